@@ -1,0 +1,73 @@
+"""The composition root: the one place that wires plugins, routes and handlers."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+
+from scalemark import PROJECT_ROOT
+from scalemark.org.routes import UnitPages
+from scalemark.settings import get_settings
+from scalemark.web.errors import exception_handlers
+from scalemark.web.health import healthz
+from scalemark.web.home import home
+from scalemark.web.lifespan import lifespan
+from scalemark.web.locale_routes import switch_locale
+from scalemark.web.middleware import HostTenantApp, LocaleMiddleware
+from scalemark.web.templating import get_environment
+
+__all__ = ["create_app"]
+
+
+def create_litestar() -> Litestar:
+    """Litestar with every domain's routes and the shared plumbing."""
+    settings = get_settings()
+    session_store = RedisStore.with_client(url=settings.redis_url, namespace="scalemark:session")
+    sessions = ServerSideSessionConfig(
+        key="sm_session", max_age=14 * 24 * 3600, samesite="lax", store="sessions"
+    )
+    return Litestar(
+        route_handlers=[
+            home,
+            UnitPages,
+            switch_locale,
+            healthz,
+            create_static_files_router(
+                path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False,
+                opt={"skip_session": True},
+            ),
+        ],
+        lifespan=[lifespan],
+        stores={"sessions": session_store},
+        middleware=[sessions.middleware, LocaleMiddleware()],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="sm_csrf",
+            header_name="x-csrftoken",
+            exclude=["/api/", "/healthz"],
+        ),
+        template_config=TemplateConfig(
+            instance=JinjaTemplateEngine.from_environment(get_environment())
+        ),
+        plugins=[HTMXPlugin()],
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="Scalemark API", version="1.0.0", path="/api/v1/schema"
+        ),
+        debug=settings.debug,
+    )
+
+
+def create_app() -> HostTenantApp:
+    """The ASGI application: Litestar behind the host → tenant resolver."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return HostTenantApp(create_litestar())

@@ -1,0 +1,25 @@
+"""Languages: per-request locale, gettext callables and Babel formatting."""
+
+from scalemark.i18n.locale import (
+    LOCALE_NAMES,
+    current_locale,
+    gettext,
+    lazy_gettext,
+    ngettext,
+    parse_accept_language,
+    pick_locale,
+    supported_locales,
+    use_locale,
+)
+
+__all__ = [
+    "LOCALE_NAMES",
+    "current_locale",
+    "gettext",
+    "lazy_gettext",
+    "ngettext",
+    "parse_accept_language",
+    "pick_locale",
+    "supported_locales",
+    "use_locale",
+]

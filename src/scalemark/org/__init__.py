@@ -1,0 +1,1 @@
+"""The organisation's unit tree: HQ, regions, countries, business units, brands, teams."""

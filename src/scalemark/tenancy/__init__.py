@@ -1,0 +1,1 @@
+"""Tenant registry, host resolution, provisioning and blueprints."""

@@ -1,0 +1,1 @@
+"""Cross-domain web plumbing: hosts, templating, locale, errors, health."""

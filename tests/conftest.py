@@ -1,0 +1,61 @@
+"""Test set-up shared by every domain: real PostgreSQL and Redis, a clean schema state.
+
+``TEST_DATABASE_URL`` and ``TEST_REDIS_URL`` default to this machine's services; they
+become ``DATABASE_URL`` / ``REDIS_URL`` before any ``scalemark`` module reads settings.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["DATABASE_URL"] = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-0123456789abcdef0123456789")
+os.environ.setdefault("BASE_DOMAIN", "localhost")
+
+from collections.abc import AsyncIterator  # noqa: E402
+
+import asyncpg  # noqa: E402
+import pytest  # noqa: E402
+
+from scalemark.db.migrations import connect, migrate_all  # noqa: E402
+from scalemark.settings import get_settings  # noqa: E402
+
+
+async def reset_database(pool: asyncpg.Pool) -> None:
+    """Drop every tenant schema, the shared schema and this database's tenant roles."""
+    prefix = get_settings().role_prefix
+    async with pool.acquire() as conn:
+        schemas = await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%' OR nspname = 'scalemark'"
+        )
+        for row in schemas:
+            await conn.execute(f'DROP SCHEMA "{row["nspname"]}" CASCADE')
+        roles = await conn.fetch(
+            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", prefix
+        )
+        for row in roles:
+            await conn.execute(f'DROP OWNED BY "{row["rolname"]}"')
+            await conn.execute(f'DROP ROLE "{row["rolname"]}"')
+
+
+@pytest.fixture(scope="session")
+async def db_pool() -> AsyncIterator[asyncpg.Pool]:
+    """A migrated, empty test database and a runner pool on it."""
+    pool = await connect(size=6)
+    await reset_database(pool)
+    await migrate_all(pool)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def app_db(db_pool: asyncpg.Pool) -> AsyncIterator[None]:
+    """Piccolo's pool for code under test that uses the ORM in this process."""
+    from scalemark.db import close_pool, start_pool
+
+    await start_pool()
+    yield
+    await close_pool()
