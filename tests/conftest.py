@@ -59,3 +59,33 @@ async def app_db(db_pool: asyncpg.Pool) -> AsyncIterator[None]:
     await start_pool()
     yield
     await close_pool()
+
+
+@pytest.fixture
+async def make_tenant(db_pool: asyncpg.Pool, app_db: None) -> AsyncIterator[object]:
+    """Provision throw-away tenants (unique slugs); all are dropped after the test."""
+    import itertools
+    import uuid
+
+    from scalemark.tenancy.provisioning import create_tenant, drop_tenant
+    from scalemark.tenancy.registry import get_tenant
+    from scalemark.tenancy.resolver import forget_tenant
+
+    created: list[str] = []
+    counter = itertools.count()
+
+    async def factory(prefix: str = "t", name: str | None = None, locale: str = "en"):
+        slug = f"{prefix}-{uuid.uuid4().hex[:6]}{next(counter)}"
+        async with db_pool.acquire() as conn:
+            await create_tenant(conn, slug, name or slug.title(), default_locale=locale)
+        created.append(slug)
+        forget_tenant(slug)
+        info = await get_tenant(slug)
+        assert info is not None
+        return info.ref
+
+    yield factory
+    async with db_pool.acquire() as conn:
+        for slug in created:
+            await drop_tenant(conn, slug)
+            forget_tenant(slug)
