@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 
-os.environ["DATABASE_URL"] = os.environ.get(
-    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+from scalemark import PROJECT_ROOT
+from scalemark.devservers import resolve_test_services
+
+# TEST_DATABASE_URL / TEST_REDIS_URL win, then this machine's servers, then embedded ones.
+os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = resolve_test_services(
+    PROJECT_ROOT / ".data" / "test"
 )
-os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-0123456789abcdef0123456789")
 os.environ.setdefault("BASE_DOMAIN", "localhost")
 

@@ -6,10 +6,10 @@ import logging
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
@@ -42,7 +42,9 @@ def create_litestar() -> Litestar:
             switch_locale,
             healthz,
             create_static_files_router(
-                path="/static", directories=[PROJECT_ROOT / "static"], include_in_schema=False,
+                path="/static",
+                directories=[PROJECT_ROOT / "static"],
+                include_in_schema=False,
                 opt={"skip_session": True},
             ),
         ],
@@ -60,9 +62,7 @@ def create_litestar() -> Litestar:
         ),
         plugins=[HTMXPlugin()],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(
-            title="Scalemark API", version="1.0.0", path="/api/v1/schema"
-        ),
+        openapi_config=OpenAPIConfig(title="Scalemark API", version="1.0.0", path="/api/v1/schema"),
         debug=settings.debug,
     )
 

@@ -96,6 +96,7 @@ def migrate(check: bool, concurrency: int | None) -> None:
                     f"{pending.tenant_count} tenant schema(s) pending"
                 )
                 return 1 if not pending.empty else 0
+
             def progress(done: int, total: int, schema: str, error: str | None) -> None:
                 if error:
                     click.echo(f"  FAILED {schema}: {error}", err=True)
@@ -108,7 +109,9 @@ def migrate(check: bool, concurrency: int | None) -> None:
                 f"migrated, {len(report.failures)} failed ({report.seconds:.2f} s)"
             )
             for schema, error in report.failures.items():
-                click.echo(f"failed: {schema}: {error} — rerun `scalemark migrate` to finish", err=True)
+                click.echo(
+                    f"failed: {schema}: {error} — rerun `scalemark migrate` to finish", err=True
+                )
             return 1 if report.failures else 0
         finally:
             await pool.close()
@@ -131,11 +134,15 @@ def tenants_create(slug: str, name: str, locale: str) -> None:
     from scalemark.tenancy.slugs import InvalidSlugError
 
     if locale not in get_settings().locales:
-        raise click.BadParameter(f"choose one of {', '.join(get_settings().locales)}", param_hint="--locale")
+        raise click.BadParameter(
+            f"choose one of {', '.join(get_settings().locales)}", param_hint="--locale"
+        )
     try:
         run(lambda: _with_db(lambda conn: create_tenant(conn, slug, name, default_locale=locale)))
     except (InvalidSlugError, TenantExistsError, ValueError) as exc:
-        raise click.ClickException(str(exc) if not isinstance(exc, TenantExistsError) else f"tenant {slug} exists") from exc
+        raise click.ClickException(
+            str(exc) if not isinstance(exc, TenantExistsError) else f"tenant {slug} exists"
+        ) from exc
     click.echo(f"created tenant {slug}")
 
 
@@ -181,8 +188,12 @@ def tenants_list(as_json: bool) -> None:
             json.dumps(
                 [
                     {
-                        "slug": t.slug, "name": t.name, "schema": t.schema, "status": t.status,
-                        "default_locale": t.default_locale, "locales": t.locales,
+                        "slug": t.slug,
+                        "name": t.name,
+                        "schema": t.schema,
+                        "status": t.status,
+                        "default_locale": t.default_locale,
+                        "locales": t.locales,
                         "created_at": t.created_at.isoformat(),
                     }
                     for t in items
@@ -219,3 +230,7 @@ def dev(port: int | None) -> None:
     from scalemark.devrun import run_dev
 
     run_dev(port=port)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,13 @@ def tenant_job(
     """
 
     @functools.wraps(func)
-    async def wrapper(ctx: dict[str, Any], tenant: str | None = None, locale: str = "en", *args: Any, **kwargs: Any) -> R:
+    async def wrapper(
+        ctx: dict[str, Any],
+        tenant: str | None = None,
+        locale: str = "en",
+        *args: Any,
+        **kwargs: Any,
+    ) -> R:
         if not tenant or not is_valid_slug(tenant):
             raise NoTenantError(f"{func.__name__}: a tenant job needs a tenant slug")
         info = await get_tenant(tenant)

@@ -28,8 +28,13 @@ async def queue():
 
 async def run_burst(settings: RedisSettings, name: str) -> None:
     worker = Worker(
-        functions=[tree_summary], redis_settings=settings, queue_name=name, burst=True,
-        max_tries=1, poll_delay=0.05, handle_signals=False,
+        functions=[tree_summary],
+        redis_settings=settings,
+        queue_name=name,
+        burst=True,
+        max_tries=1,
+        poll_delay=0.05,
+        handle_signals=False,
     )
     try:
         await worker.async_run()

@@ -106,11 +106,20 @@ async def test_update_unit_fields(make_tenant) -> None:
         nodes = await build_tree()
         changed = await service.update_unit(
             nodes["FR"].id,
-            UnitData(code="fr", name="France", kind="country", locale="fr",
-                     timezone="Europe/Paris", currency="eur"),
+            UnitData(
+                code="fr",
+                name="France",
+                kind="country",
+                locale="fr",
+                timezone="Europe/Paris",
+                currency="eur",
+            ),
         )
         assert (changed.code, changed.name, changed.timezone, changed.currency) == (
-            "FR", "France", "Europe/Paris", "EUR",
+            "FR",
+            "France",
+            "Europe/Paris",
+            "EUR",
         )
         with pytest.raises(UnitError):
             await service.update_unit(nodes["FR"].id, unit("DE"))

@@ -252,11 +252,20 @@ async def apply_tenant_migrations(
 
 
 async def _migrate_one(pool: asyncpg.Pool, schema: str, migrations: Sequence[Migration]) -> None:
+    timeout_ms = int(get_settings().migrate_lock_timeout_ms)
     async with pool.acquire() as conn, conn.transaction():
-        # Recheck inside the transaction: another runner may have finished this schema.
+        # One runner per schema at a time: a concurrent runner waits here (within the lock
+        # timeout, set first so nothing in this transaction waits longer), then rechecks
+        # and finds the work done instead of failing on it.
+        await conn.execute(
+            f"SET LOCAL lock_timeout = '{timeout_ms}ms';"
+            f" LOCK TABLE {quote_ident(schema)}.schema_version IN SHARE ROW EXCLUSIVE MODE"
+        )
         rows = await conn.fetch(f"SELECT version FROM {quote_ident(schema)}.schema_version")
         done = {r["version"] for r in rows}
-        await apply_tenant_migrations(conn, schema, [m for m in migrations if m.version not in done])
+        await apply_tenant_migrations(
+            conn, schema, [m for m in migrations if m.version not in done]
+        )
 
 
 async def migrate_all(

@@ -52,7 +52,8 @@ def format_date(value: date | datetime, style: str = "medium") -> str:
 
 def format_datetime(value: datetime, style: str = "medium", tz: str | None = None) -> str:
     """A timestamp in the locale's style, optionally converted to a time zone."""
-    return dates.format_datetime(value, format=style, tzinfo=tz, locale=current_locale())
+    zone = dates.get_timezone(tz) if tz else None
+    return dates.format_datetime(value, format=style, tzinfo=zone, locale=current_locale())
 
 
 FILTERS: dict[str, Any] = {

@@ -51,7 +51,11 @@ class UnitPages(Controller):
         """Every unit, indented, for people without JavaScript and for printing."""
         return Template(
             template_name="org/tree.html",
-            context={"tenant": current_tenant(), "units": await service.whole_tree(), "kinds": UNIT_KINDS},
+            context={
+                "tenant": current_tenant(),
+                "units": await service.whole_tree(),
+                "kinds": UNIT_KINDS,
+            },
         )
 
     @get("/{unit_id:int}/children", name="units:children")
@@ -64,5 +68,10 @@ class UnitPages(Controller):
             request,
             "org/unit_children_page.html",
             "org/_children.html",
-            {"tenant": current_tenant(), "unit": unit, "children": await service.children_of(unit_id), "kinds": UNIT_KINDS},
+            {
+                "tenant": current_tenant(),
+                "unit": unit,
+                "children": await service.children_of(unit_id),
+                "kinds": UNIT_KINDS,
+            },
         )

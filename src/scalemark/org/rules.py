@@ -86,9 +86,7 @@ def validate_unit(data: UnitData, *, is_root: bool) -> UnitData:
     data.timezone = data.timezone.strip()
     data.locale = data.locale.strip()
     if not _CODE.fullmatch(data.code):
-        raise UnitError(
-            "code", _l("Use 1–32 capital letters, digits, hyphens or underscores.")
-        )
+        raise UnitError("code", _l("Use 1–32 capital letters, digits, hyphens or underscores."))
     if not data.name or len(data.name) > 200:
         raise UnitError("name", _l("Give the unit a name of at most 200 characters."))
     if data.kind not in UNIT_KINDS:

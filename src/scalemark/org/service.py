@@ -189,7 +189,9 @@ async def move_unit(unit_id: int, new_parent_id: int) -> UnitNode:
     async with tenant_transaction() as conn:
         # Lock the whole tree: concurrent moves must not interleave path rewrites.
         await conn.execute("LOCK TABLE unit IN SHARE ROW EXCLUSIVE MODE")
-        unit = await conn.fetchrow("SELECT id, path, depth, parent_id FROM unit WHERE id = $1", unit_id)
+        unit = await conn.fetchrow(
+            "SELECT id, path, depth, parent_id FROM unit WHERE id = $1", unit_id
+        )
         parent = await conn.fetchrow(
             "SELECT id, path, depth FROM unit WHERE id = $1 AND archived_at IS NULL", new_parent_id
         )

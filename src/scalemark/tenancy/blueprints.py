@@ -23,7 +23,14 @@ from scalemark.tenancy.registry import get_tenant
 from scalemark.tenancy.resolver import forget_tenant
 from scalemark.tenancy.slugs import InvalidSlugError, validate_slug
 
-__all__ = ["ApplyResult", "Blueprint", "BlueprintError", "BlueprintUnit", "apply_blueprint", "load_blueprint"]
+__all__ = [
+    "ApplyResult",
+    "Blueprint",
+    "BlueprintError",
+    "BlueprintUnit",
+    "apply_blueprint",
+    "load_blueprint",
+]
 
 
 class BlueprintError(ValueError):
@@ -68,8 +75,12 @@ class ApplyResult:
     def changed(self) -> bool:
         """True when anything was changed."""
         return bool(
-            self.created_tenant or self.created or self.updated or self.moved
-            or self.archived or self.restored
+            self.created_tenant
+            or self.created
+            or self.updated
+            or self.moved
+            or self.archived
+            or self.restored
         )
 
 
@@ -122,7 +133,9 @@ def parse_blueprint(document: dict[str, Any]) -> Blueprint:
         if data.code in seen:
             raise BlueprintError(f"{where}: duplicate code {data.code}")
         if parent is not None and (not isinstance(parent, str) or parent.upper() not in seen):
-            raise BlueprintError(f"{where} ({data.code}): parent {parent!r} must be listed before it")
+            raise BlueprintError(
+                f"{where} ({data.code}): parent {parent!r} must be listed before it"
+            )
         seen.add(data.code)
         units.append(BlueprintUnit(data=data, parent=parent.upper() if parent else None))
     roots = [u for u in units if u.parent is None]
@@ -150,7 +163,11 @@ def load_blueprint(path: Path) -> Blueprint:
 
 def _differs(node: service.UnitNode, data: UnitData) -> bool:
     return (node.name, node.kind, node.locale, node.timezone, node.currency) != (
-        data.name, data.kind, data.locale, data.timezone, data.currency,
+        data.name,
+        data.kind,
+        data.locale,
+        data.timezone,
+        data.currency,
     )
 
 
@@ -160,20 +177,28 @@ async def apply_blueprint(conn: asyncpg.Connection, blueprint: Blueprint) -> App
     info = await get_tenant(blueprint.slug)
     if info is None:
         await create_tenant(
-            conn, blueprint.slug, blueprint.name,
-            default_locale=blueprint.default_locale, locales=blueprint.locales,
+            conn,
+            blueprint.slug,
+            blueprint.name,
+            default_locale=blueprint.default_locale,
+            locales=blueprint.locales,
         )
         result.created_tenant = True
         forget_tenant(blueprint.slug)
         info = await get_tenant(blueprint.slug)
         assert info is not None
     elif (info.name, info.default_locale, info.locales) != (
-        blueprint.name, blueprint.default_locale, blueprint.locales
+        blueprint.name,
+        blueprint.default_locale,
+        blueprint.locales,
     ):
         await conn.execute(
             "UPDATE scalemark.tenant SET name = $2, default_locale = $3, locales = $4,"
             " updated_at = now() WHERE slug = $1",
-            blueprint.slug, blueprint.name, blueprint.default_locale, blueprint.locales,
+            blueprint.slug,
+            blueprint.name,
+            blueprint.default_locale,
+            blueprint.locales,
         )
         forget_tenant(blueprint.slug)
         result.updated.append("[tenant]")
@@ -198,9 +223,7 @@ async def _apply_units(blueprint: Blueprint, result: ApplyResult) -> None:
             await service.update_unit(node.id, unit.data)
             result.updated.append(code)
         parent = existing.get(unit.parent) if unit.parent else None
-        current_parent_code = next(
-            (c for c, n in existing.items() if n.id == node.parent_id), None
-        )
+        current_parent_code = next((c for c, n in existing.items() if n.id == node.parent_id), None)
         if unit.parent and current_parent_code != unit.parent:
             target = parent or await service.get_unit_by_code(unit.parent)
             assert target is not None

@@ -44,9 +44,7 @@ async def create_tenant(
     locales = list(dict.fromkeys([default_locale, *(locales or [])]))
     migrations = load_migrations("tenant", migrations_root)
     async with conn.transaction():
-        taken = await conn.fetchval(
-            f"SELECT 1 FROM {SHARED_SCHEMA}.tenant WHERE slug = $1", slug
-        )
+        taken = await conn.fetchval(f"SELECT 1 FROM {SHARED_SCHEMA}.tenant WHERE slug = $1", slug)
         if taken:
             raise TenantExistsError(slug)
         tenant_id = await conn.fetchval(

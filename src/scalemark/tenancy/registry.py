@@ -59,11 +59,7 @@ async def get_tenant(slug: str) -> TenantInfo | None:
     """The active tenant with this slug, or ``None`` (also for malformed slugs)."""
     if not is_valid_slug(slug):
         return None
-    row = (
-        await Tenant.select()
-        .where((Tenant.slug == slug) & (Tenant.status == "active"))
-        .first()
-    )
+    row = await Tenant.select().where((Tenant.slug == slug) & (Tenant.status == "active")).first()
     return _info(row) if row else None
 
 

@@ -20,8 +20,28 @@ MIN_LENGTH = 2
 MAX_LENGTH = 40
 
 RESERVED_SLUGS = frozenset(
-    {"www", "api", "app", "admin", "platform", "static", "mail", "smtp", "status", "public",
-     "scalemark", "pg", "postgres", "root", "help", "docs", "auth", "login", "sso", "test"}
+    {
+        "www",
+        "api",
+        "app",
+        "admin",
+        "platform",
+        "static",
+        "mail",
+        "smtp",
+        "status",
+        "public",
+        "scalemark",
+        "pg",
+        "postgres",
+        "root",
+        "help",
+        "docs",
+        "auth",
+        "login",
+        "sso",
+        "test",
+    }
 )
 
 

@@ -14,7 +14,7 @@ from scalemark.tenancy.resolver import resolve_tenant
 from scalemark.web.hosts import BadHostError, parse_host
 from scalemark.web.templating import render
 
-__all__ = ["HostTenantApp", "LocaleMiddleware", "SESSION_LOCALE_KEY"]
+__all__ = ["SESSION_LOCALE_KEY", "HostTenantApp", "LocaleMiddleware"]
 
 SESSION_LOCALE_KEY = "locale"
 _HOST_AGNOSTIC = ("/healthz", "/static/")
@@ -29,17 +29,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 async def _send_page(send: Send, status: int, template: str, **context: Any) -> None:
     body = render(template, status_code=status, **context).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    start: Any = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    await send(start)
+    end: Any = {"type": "http.response.body", "body": body}
+    await send(end)
 
 
 def _platform_url(host: str | None) -> str:
@@ -91,8 +91,13 @@ class HostTenantApp:
                     )
                     return
                 tenant = info.ref
-            with use_tenant(tenant), use_locale(
-                pick_locale(tenant=tenant.default_locale if tenant else None, accept_language=accept)
+            with (
+                use_tenant(tenant),
+                use_locale(
+                    pick_locale(
+                        tenant=tenant.default_locale if tenant else None, accept_language=accept
+                    )
+                ),
             ):
                 await self.app(scope, receive, send)
 

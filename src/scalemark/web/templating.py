@@ -26,7 +26,7 @@ def _ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def _pgettext(context: str, message: str) -> str:
-    return translations_for(current_locale()).pgettext(context, message)
+    return str(translations_for(current_locale()).pgettext(context, message))
 
 
 @lru_cache(maxsize=1)
