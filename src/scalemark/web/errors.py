@@ -6,7 +6,9 @@ import logging
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from scalemark.i18n import gettext as _
 from scalemark.settings import get_settings
@@ -85,7 +87,18 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def service_down_handler(request: Request, exc: Exception) -> Response:
+    """Redis (sessions, queue) not answering: say so plainly instead of failing hard."""
+    logger.warning("service unavailable on %s: %s", request.url.path, exc)
+    response = error_response(request, HTTP_503_SERVICE_UNAVAILABLE)
+    response.headers["Retry-After"] = "10"
+    return response
+
+
 exception_handlers = {
     HTTPException: http_exception_handler,
+    RedisConnectionError: service_down_handler,
+    RedisTimeoutError: service_down_handler,
+    OSError: service_down_handler,
     Exception: internal_error_handler,
 }
