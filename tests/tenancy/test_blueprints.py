@@ -30,8 +30,12 @@ def document(slug: str, **changes) -> dict:
         {"code": "FR", "name": "France", "kind": "country", "parent": "EU", "locale": "fr"},
     ]
     doc = {
-        "tenant": {"slug": slug, "name": "Blueprint Co", "default_locale": "de",
-                   "locales": ["de", "fr"]},
+        "tenant": {
+            "slug": slug,
+            "name": "Blueprint Co",
+            "default_locale": "de",
+            "locales": ["de", "fr"],
+        },
         "units": units,
     }
     doc.update(changes)
@@ -51,7 +55,16 @@ async def snapshot(slug: str) -> list[tuple]:
     info = await get_tenant(slug)
     async with tenant_transaction(info.ref):
         return [
-            (n.code, n.name, n.kind, n.path.count("/"), n.locale, n.timezone, n.currency, n.archived)
+            (
+                n.code,
+                n.name,
+                n.kind,
+                n.path.count("/"),
+                n.locale,
+                n.timezone,
+                n.currency,
+                n.archived,
+            )
             for n in await service.whole_tree(include_archived=True)
         ]
 
@@ -75,8 +88,13 @@ async def test_apply_updates_moves_archives_and_restores(db_pool, slug) -> None:
         changed["units"] = [
             {"code": "HQ", "name": "Group HQ", "kind": "hq", "timezone": "Europe/Berlin"},
             {"code": "AM", "name": "Americas", "kind": "region", "parent": "HQ"},
-            {"code": "DE", "name": "Deutschland", "kind": "country", "parent": "AM",
-             "locale": "de"},
+            {
+                "code": "DE",
+                "name": "Deutschland",
+                "kind": "country",
+                "parent": "AM",
+                "locale": "de",
+            },
             {"code": "FR", "name": "France", "kind": "country", "parent": "HQ", "locale": "fr"},
         ]  # EU disappears → archived once its children have moved away
         result = await apply_blueprint(conn, parse_blueprint(changed))

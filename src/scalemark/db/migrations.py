@@ -180,7 +180,12 @@ async def plan(pool: asyncpg.Pool, root: Path | None = None) -> Plan:
     """Work pending for the shared schema and each tenant; reads only."""
     shared = load_migrations("shared", root)
     tenant = load_migrations("tenant", root)
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        # A schema busy with a long migration must not make --check hang.
+        await conn.execute(
+            "SELECT set_config('lock_timeout', $1, true)",
+            f"{get_settings().migrate_lock_timeout_ms}ms",
+        )
         applied = await _applied_shared(conn)
         schemas = await _tenant_schemas(conn)
         present = {

@@ -72,6 +72,10 @@ async def create_tenant(
             f" GRANT USAGE, SELECT ON SEQUENCES TO {q_role}"
         )
         await apply_tenant_migrations(conn, schema, migrations, create_version_table=True)
+        # The version stamp belongs to the migration runner, not to the application.
+        await conn.execute(
+            f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {q_schema}.schema_version FROM {q_role}"
+        )
     return int(tenant_id)
 
 

@@ -1,0 +1,126 @@
+"""Benchmark: provisioning tenants (registry row, schema, role, tables, version stamp).
+
+Usage::
+
+    .venv/bin/python bench/provision.py --tenants 50
+
+Uses its own database (``--database-url``, default ``BENCH_DATABASE_URL`` or
+``postgresql://postgres@127.0.0.1:5432/scalemark_bench``), created when missing. Migrates
+the shared schema, provisions N tenants ``bprov-NNNN`` one after the other, timing each,
+drops them again and prints the figures; the last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
+SLUG_PREFIX = "bprov-"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tenants", type=int, default=50, help="tenants to provision (50)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+        help="bench database (created when missing)",
+    )
+    args = parser.parse_args(argv)
+    if args.tenants < 1:
+        parser.error("--tenants must be at least 1")
+    return args
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database named in ``url`` unless it exists (via the ``postgres`` db)."""
+    import asyncpg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise SystemExit(f"no database name in {url!r}")
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute('CREATE DATABASE "' + name.replace('"', '""') + '"')
+    finally:
+        await admin.close()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of ``values`` (not empty)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+async def run(args: argparse.Namespace) -> dict:
+    # DATABASE_URL must be set before scalemark reads its settings.
+    os.environ["DATABASE_URL"] = args.database_url
+    await ensure_database(args.database_url)
+
+    from scalemark.db.migrations import connect, migrate_all
+    from scalemark.settings import get_settings
+    from scalemark.tenancy.provisioning import create_tenant, drop_tenant
+
+    get_settings.cache_clear()
+    slugs = [f"{SLUG_PREFIX}{i:04d}" for i in range(1, args.tenants + 1)]
+    pool = await connect(args.database_url, size=2)
+    try:
+        report = await migrate_all(pool)
+        print(f"shared migrations applied: {report.shared_applied}")
+        timings: list[float] = []
+        async with pool.acquire() as conn:
+            for slug in slugs:  # leftovers of an interrupted run
+                await drop_tenant(conn, slug)
+            started = time.perf_counter()
+            for slug in slugs:
+                t0 = time.perf_counter()
+                await create_tenant(conn, slug, f"Bench {slug}")
+                timings.append((time.perf_counter() - t0) * 1000)
+            total_s = time.perf_counter() - started
+            drop_started = time.perf_counter()
+            for slug in slugs:
+                await drop_tenant(conn, slug)
+            drop_s = time.perf_counter() - drop_started
+    finally:
+        await pool.close()
+
+    figures = {
+        "bench": "provision",
+        "tenants": args.tenants,
+        "p50_ms": round(statistics.median(timings), 2),
+        "p95_ms": round(percentile(timings, 95), 2),
+        "max_ms": round(max(timings), 2),
+        "mean_ms": round(statistics.fmean(timings), 2),
+        "total_s": round(total_s, 3),
+        "drop_total_s": round(drop_s, 3),
+    }
+    print(f"database:        {urlsplit(args.database_url).path.lstrip('/')}")
+    print(f"tenants:         {args.tenants}")
+    print(f"per tenant p50:  {figures['p50_ms']:.2f} ms")
+    print(f"per tenant p95:  {figures['p95_ms']:.2f} ms")
+    print(f"per tenant max:  {figures['max_ms']:.2f} ms")
+    print(
+        f"total:           {figures['total_s']:.3f} s (drop all: {figures['drop_total_s']:.3f} s)"
+    )
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    figures = asyncio.run(run(parse_args(argv)))
+    print(json.dumps(figures, separators=(",", ":")), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
