@@ -82,17 +82,15 @@ $(E2E_STAMP): $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
 	npm ci --prefix $(E2E_DIR) --no-audit --no-fund --loglevel=error
 	touch $@
 
-i18n: | $(STAMP) ## extract messages, update every catalog, compile
-	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) \
-		--sort-by-file --project=Scalemark -o locales/messages.pot src templates
-	@if ls locales/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages \
-			--no-fuzzy-matching; \
-	else \
-		echo "i18n: no catalogs yet; create one with:"; \
-		echo "  $(BIN)/pybabel init -i locales/messages.pot -d locales -D messages -l de"; \
-	fi
+i18n: | $(STAMP) ## extract messages, update every catalog, fill English, compile
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --project=Scalemark \
+		--copyright-holder=Scalemark --msgid-bugs-address=dev@scalemark.invalid \
+		-o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+	$(BIN)/python -m scalemark.i18n.catalogs fill-en locales/en/LC_MESSAGES/messages.po
 	@$(MAKE) --no-print-directory i18n-compile
+	$(BIN)/python -m scalemark.i18n.catalogs check locales || \
+		echo "i18n: translate the entries listed above (tests fail until they are)"
 
 bench: install ## run the benchmark scripts (they print their figures)
 	@set -e; for script in $(BENCH_SCRIPTS); do \

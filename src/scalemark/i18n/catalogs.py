@@ -53,6 +53,26 @@ def _read(po_path: Path) -> Catalog:
         return read_po(handle, ignore_obsolete=True, abort_invalid=True)
 
 
+def _plural_form_fits(index: int, form: str, msgids: Sequence[str]) -> bool:
+    """Whether plural form ``index`` uses the placeholders it may.
+
+    No form may add a placeholder the msgids lack, and the positional ones must be those of
+    msgid or msgid_plural. Form 0 (the "one" form in every shipped language) may leave out
+    named ones, as in German "Eine Einheit"; the other forms must keep all of
+    msgid_plural's, or "%(num)d Einheiten" could silently lose its number.
+    """
+    named, positional = placeholders(form)
+    ids = [placeholders(msgid) for msgid in msgids]
+    if positional not in {found[1] for found in ids}:
+        return False
+    known: set[str] = set()
+    for found in ids:
+        known |= found[0]
+    if not named <= known:
+        return False
+    return index == 0 or ids[-1][0] <= named
+
+
 def _message_problems(where: str, message: Message, num_plurals: int) -> list[str]:
     """Problems of one (non-header, non-obsolete) entry."""
     label = repr(message.id[0] if isinstance(message.id, (list, tuple)) else message.id)
@@ -65,14 +85,11 @@ def _message_problems(where: str, message: Message, num_plurals: int) -> list[st
         empty = [str(index) for index, form in enumerate(forms) if not form]
         if empty:
             return [f"{where}: untranslated plural form(s) {', '.join(empty)}: {label}"]
-        # A form may follow the singular's placeholders (German "Eine Einheit") or the
-        # plural's ("%(num)d Einheiten"); anything else breaks at formatting time.
-        allowed = {placeholders(msgid) for msgid in message.id}
         return [
             f"{where}: placeholders of plural form {index} ({_describe(placeholders(form))}) "
-            f"match neither msgid nor msgid_plural: {label}"
+            f"do not fit msgid_plural ({_describe(placeholders(message.id[-1]))}): {label}"
             for index, form in enumerate(forms)
-            if placeholders(form) not in allowed
+            if not _plural_form_fits(index, form, message.id)
         ]
     if not message.string:
         return [f"{where}: untranslated: {label}"]

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from babel import dates, numbers
+from babel import Locale, dates, numbers
 
 from scalemark.i18n.locale import current_locale
 
@@ -35,9 +35,13 @@ def format_decimal(value: Number, digits: int = 1) -> str:
 
 
 def format_percent(value: Number, digits: int = 0) -> str:
-    """A ratio (0.42) as a percentage: 42 % in German."""
-    pattern = "#,##0." + "0" * digits + "%" if digits > 0 else None
-    return numbers.format_percent(value, format=pattern, locale=current_locale())
+    """A ratio (0.42) as a percentage: 42 % in German, with the locale's own spacing."""
+    locale = Locale.parse(current_locale())
+    pattern = locale.percent_formats[None].pattern
+    if digits > 0:
+        head, zero, tail = pattern.rpartition("0")
+        pattern = f"{head}{zero}.{'0' * digits}{tail}"
+    return numbers.format_percent(value, format=pattern, locale=locale)
 
 
 def format_currency(value: Number, currency: str = "EUR") -> str:

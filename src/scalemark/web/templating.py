@@ -5,7 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
 
 from scalemark import PROJECT_ROOT
 from scalemark.i18n.formatting import FILTERS
@@ -29,6 +35,21 @@ def _pgettext(context: str, message: str) -> str:
     return str(translations_for(current_locale()).pgettext(context, message))
 
 
+def _per_render(func: Any) -> Any:
+    """Evaluate a locale-dependent filter at render time.
+
+    Jinja folds filters on literal values at compile time, in whatever locale is active
+    then; a context filter is never folded.
+    """
+
+    @pass_context
+    def filter_(_context: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        return func(value, *args, **kwargs)
+
+    filter_.__name__ = func.__name__
+    return filter_
+
+
 @lru_cache(maxsize=1)
 def get_environment() -> Environment:
     """Build the environment once per process."""
@@ -42,7 +63,7 @@ def get_environment() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext, newstyle=True
     )
-    env.filters.update(FILTERS)
+    env.filters.update({name: _per_render(func) for name, func in FILTERS.items()})
     env.globals.update(
         {
             "current_locale": current_locale,
