@@ -6,8 +6,8 @@ import logging
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -15,6 +15,10 @@ from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
 from scalemark import PROJECT_ROOT
+from scalemark.api.v1 import api_v1_router
+from scalemark.identity.middleware import AuthenticationMiddleware
+from scalemark.identity.routes import AccountPages, AuthPages
+from scalemark.identity.sessions import SESSION_COOKIE, RotatingSessionConfig
 from scalemark.org.routes import UnitPages
 from scalemark.settings import get_settings
 from scalemark.web.errors import exception_handlers
@@ -32,13 +36,16 @@ def create_litestar() -> Litestar:
     """Litestar with every domain's routes and the shared plumbing."""
     settings = get_settings()
     session_store = RedisStore.with_client(url=settings.redis_url, namespace="scalemark:session")
-    sessions = ServerSideSessionConfig(
-        key="sm_session", max_age=14 * 24 * 3600, samesite="lax", store="sessions"
+    sessions = RotatingSessionConfig(
+        key=SESSION_COOKIE, max_age=14 * 24 * 3600, samesite="lax", store="sessions"
     )
     return Litestar(
         route_handlers=[
             home,
             UnitPages,
+            AuthPages,
+            AccountPages,
+            api_v1_router,
             switch_locale,
             healthz,
             create_static_files_router(
@@ -50,7 +57,7 @@ def create_litestar() -> Litestar:
         ],
         lifespan=[lifespan],
         stores={"sessions": session_store},
-        middleware=[sessions.middleware, LocaleMiddleware()],
+        middleware=[sessions.middleware, LocaleMiddleware(), AuthenticationMiddleware()],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="sm_csrf",
@@ -62,7 +69,19 @@ def create_litestar() -> Litestar:
         ),
         plugins=[HTMXPlugin()],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="Scalemark API", version="1.0.0", path="/api/v1/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Scalemark API",
+            version="1.0.0",
+            path="/api/v1/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="`scalemark tokens create`"
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
         debug=settings.debug,
     )
 

@@ -223,6 +223,77 @@ def tenants_drop(slug: str, yes: bool) -> None:
     click.echo(f"dropped tenant {slug}" if dropped else f"no tenant {slug}; nothing left behind")
 
 
+@main.group()
+def users() -> None:
+    """Create accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--tenant", "tenant_slug", help="Organisation the user joins.")
+@click.option(
+    "--role", type=click.Choice(["hq_admin", "unit_lead", "contributor", "it_owner", "stakeholder"])
+)
+@click.option("--unit", "unit_code", help="Unit code of the role (default: the HQ).")
+@click.option("--platform-role", type=click.Choice(["consultant", "platform_admin"]))
+@click.option("--name", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(
+    email: str,
+    tenant_slug: str | None,
+    role: str | None,
+    unit_code: str | None,
+    platform_role: str | None,
+    name: str,
+    password_stdin: bool,
+) -> None:
+    """Create a user, optionally with a role in a tenant; without a password, invite by e-mail."""
+    from scalemark.identity.provisioning import UserSetupError, create_cli_user
+
+    if bool(tenant_slug) != bool(role):
+        raise click.UsageError("--tenant and --role go together")
+    if not tenant_slug and not platform_role:
+        raise click.UsageError("give --tenant/--role or --platform-role")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        message = run(
+            lambda: _with_db(
+                lambda conn: create_cli_user(
+                    email,
+                    name=name,
+                    password=password,
+                    tenant_slug=tenant_slug,
+                    role=role,
+                    unit_code=unit_code,
+                    platform_role=platform_role,
+                )
+            )
+        )
+    except UserSetupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(message)
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.option("--tenant", "tenant_slug", required=True)
+@click.option("--user", "email", required=True)
+@click.option("--name", default="CLI")
+def tokens_create(tenant_slug: str, email: str, name: str) -> None:
+    """Create an API token and print it once (it is stored hashed)."""
+    from scalemark.identity.provisioning import UserSetupError, create_cli_token
+
+    try:
+        secret = run(lambda: _with_db(lambda conn: create_cli_token(tenant_slug, email, name)))
+    except UserSetupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(secret)
+
+
 @main.command()
 @click.option("--port", type=int, default=None)
 def dev(port: int | None) -> None:

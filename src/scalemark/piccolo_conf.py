@@ -20,4 +20,10 @@ DB = PostgresEngine(
     log_queries=False,
 )
 
-APP_REGISTRY = AppRegistry(apps=["scalemark.tenancy.piccolo_app", "scalemark.org.piccolo_app"])
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "scalemark.tenancy.piccolo_app",
+        "scalemark.org.piccolo_app",
+        "scalemark.identity.piccolo_app",
+    ]
+)

@@ -37,6 +37,19 @@ class Settings:
     """Tenant schemas migrated at once (``MIGRATE_CONCURRENCY``)."""
     migrate_lock_timeout_ms: int = 3000
     """Lock timeout per schema migration; a busy schema fails fast (``MIGRATE_LOCK_TIMEOUT_MS``)."""
+    smtp_url: str = ""
+    """``smtp://user:pass@host:port`` for outgoing mail; empty writes mail to the log and
+    the outbox page instead (``SMTP_URL``)."""
+    mail_from: str = "Scalemark <no-reply@scalemark.localhost>"
+    """Sender of outgoing mail (``MAIL_FROM``)."""
+    dns_resolver: str = ""
+    """``host[:port]`` of the DNS server for domain checks; empty uses the system's
+    (``DNS_RESOLVER``)."""
+    public_scheme: str = "http"
+    """Scheme of links in e-mails and redirects, ``https`` in production (``PUBLIC_SCHEME``)."""
+    public_port: int | None = None
+    """Port in public links when it is not the scheme's default (``PUBLIC_PORT``; defaults
+    to ``PORT`` when the scheme is http)."""
     default_locale: str = "en"
     """Locale when neither user, tenant nor browser choose one (``DEFAULT_LOCALE``)."""
     locales: tuple[str, ...] = field(default=("en", "de", "fr", "es", "it"))
@@ -56,6 +69,14 @@ class Settings:
         """
         digest = hashlib.sha256(self.database_name.encode()).hexdigest()[:8]
         return f"sm{digest}_"
+
+    def public_url(self, slug: str | None = None, path: str = "/") -> str:
+        """Absolute link to the platform (``slug=None``) or a tenant host."""
+        host = f"{slug}.{self.base_domain}" if slug else self.base_domain
+        port = self.public_port or (self.port if self.public_scheme == "http" else None)
+        default = 80 if self.public_scheme == "http" else 443
+        suffix = f":{port}" if port and port != default else ""
+        return f"{self.public_scheme}://{host}{suffix}{path}"
 
     @property
     def is_dev_secret(self) -> bool:
@@ -89,4 +110,9 @@ def get_settings() -> Settings:
             env.get("MIGRATE_LOCK_TIMEOUT_MS", defaults.migrate_lock_timeout_ms)
         ),
         default_locale=env.get("DEFAULT_LOCALE", defaults.default_locale),
+        smtp_url=env.get("SMTP_URL", defaults.smtp_url),
+        mail_from=env.get("MAIL_FROM", defaults.mail_from),
+        dns_resolver=env.get("DNS_RESOLVER", defaults.dns_resolver),
+        public_scheme=env.get("PUBLIC_SCHEME", defaults.public_scheme),
+        public_port=int(env["PUBLIC_PORT"]) if env.get("PUBLIC_PORT") else None,
     )

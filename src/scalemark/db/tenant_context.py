@@ -44,6 +44,8 @@ class TenantRef:
     """Tenant's default language."""
     name: str = ""
     """Display name of the organisation."""
+    id: int = 0
+    """Registry id (shared tables refer to the tenant by it)."""
 
 
 _tenant: ContextVar[TenantRef | None] = ContextVar("scalemark_tenant", default=None)

@@ -7,9 +7,9 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from scalemark.db.tenant_context import current_tenant
+from scalemark.identity.guards import member_required
 from scalemark.org import service
 from scalemark.org.rules import UNIT_KINDS
-from scalemark.web.guards import tenant_only
 from scalemark.web.htmx import page_or_partial
 
 __all__ = ["UnitPages", "tenant_home"]
@@ -43,7 +43,7 @@ class UnitPages(Controller):
     """Browsing the unit tree."""
 
     path = "/units"
-    guards = [tenant_only]  # noqa: RUF012 - Litestar reads this class attribute
+    guards = [member_required]  # noqa: RUF012 - Litestar reads this class attribute
     include_in_schema = False
 
     @get("/", name="units:tree")

@@ -17,6 +17,7 @@ __all__ = [
     "UnitData",
     "UnitError",
     "is_descendant_path",
+    "timezone_choices",
     "validate_unit",
 ]
 
@@ -68,6 +69,11 @@ def _timezones() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def _currencies() -> frozenset[str]:
     return frozenset(list_currencies())
+
+
+def timezone_choices() -> list[str]:
+    """IANA time zones for select boxes, sorted."""
+    return sorted(_timezones())
 
 
 def _valid_locale(value: str) -> bool:

@@ -11,6 +11,7 @@ from scalemark.org.rules import UnitData, UnitError, is_descendant_path, validat
 
 __all__ = [
     "UnitNode",
+    "depth_first",
     "archive_unit",
     "children_of",
     "create_unit",
@@ -100,20 +101,40 @@ async def children_of(unit_id: int, *, include_archived: bool = False) -> list[U
     )
 
 
+def depth_first(nodes: list[UnitNode]) -> list[UnitNode]:
+    """Order a subtree's units depth first, siblings by position then name."""
+    present = {n.id for n in nodes}
+    children: dict[int | None, list[UnitNode]] = {}
+    for node in nodes:
+        parent = node.parent_id if node.parent_id in present else None
+        children.setdefault(parent, []).append(node)
+    ordered: list[UnitNode] = []
+    stack = sorted(children.get(None, []), key=lambda n: (n.position, n.name), reverse=True)
+    while stack:
+        node = stack.pop()
+        ordered.append(node)
+        stack.extend(
+            sorted(children.get(node.id, []), key=lambda n: (n.position, n.name), reverse=True)
+        )
+    return ordered
+
+
 async def subtree(unit_id: int, *, include_archived: bool = False) -> list[UnitNode]:
     """The unit and all its descendants in depth-first order (one prefix scan)."""
     archived = "" if include_archived else " AND archived_at IS NULL"
-    return await _fetch(
-        f"SELECT {_COLUMNS} FROM unit WHERE path LIKE (SELECT path FROM unit WHERE id = $1)"
-        f" || '%'{archived} ORDER BY path",
-        unit_id,
+    return depth_first(
+        await _fetch(
+            f"SELECT {_COLUMNS} FROM unit WHERE path LIKE (SELECT path FROM unit WHERE id = $1)"
+            f" || '%'{archived}",
+            unit_id,
+        )
     )
 
 
 async def whole_tree(*, include_archived: bool = False) -> list[UnitNode]:
     """Every unit in depth-first order."""
     archived = "" if include_archived else " WHERE archived_at IS NULL"
-    return await _fetch(f"SELECT {_COLUMNS} FROM unit{archived} ORDER BY path")
+    return depth_first(await _fetch(f"SELECT {_COLUMNS} FROM unit{archived}"))
 
 
 async def create_unit(data: UnitData, parent_code: str | None) -> UnitNode:

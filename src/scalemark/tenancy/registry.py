@@ -16,6 +16,8 @@ __all__ = ["TenantInfo", "get_tenant", "list_tenants"]
 class TenantInfo:
     """A tenant as listed by the CLI and the console."""
 
+    id: int
+    """Registry id."""
     slug: str
     """URL and schema key."""
     name: str
@@ -40,11 +42,13 @@ class TenantInfo:
             role=role_for(self.slug),
             default_locale=self.default_locale,
             name=self.name,
+            id=self.id,
         )
 
 
 def _info(row: dict) -> TenantInfo:
     return TenantInfo(
+        id=row["id"],
         slug=row["slug"],
         name=row["name"],
         schema=row["schema_name"],

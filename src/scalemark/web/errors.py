@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
@@ -76,7 +77,18 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
             media_type=MediaType.JSON,
         )
     status = 401 if isinstance(exc, NotAuthorizedException) else exc.status_code
+    if status == 401 and not _is_api(request):
+        return login_redirect(request)
     return error_response(request, status)
+
+
+def login_redirect(request: Request) -> Response:
+    """Send the visitor to the sign-in page and back here afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = "/login?" + urlencode({"next": target})
+    if request.headers.get("hx-request") == "true":
+        return Response(b"", status_code=200, headers={"HX-Redirect": location})
+    return Response(b"", status_code=303, headers={"Location": location})
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

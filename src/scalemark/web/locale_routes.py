@@ -35,4 +35,10 @@ async def switch_locale(
     locale = data.get("locale", "")
     if locale in supported_locales():
         request.session[SESSION_LOCALE_KEY] = locale
+        principal = request.scope.get("user")
+        if principal is not None:
+            # Signed-in users keep their choice on every device.
+            from scalemark.identity.users import update_preferences
+
+            await update_preferences(principal.user.id, locale=locale)
     return redirect(request, _safe_next(data.get("next")))

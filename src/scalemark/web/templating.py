@@ -35,6 +35,12 @@ def _pgettext(context: str, message: str) -> str:
     return str(translations_for(current_locale()).pgettext(context, message))
 
 
+def _principal() -> Any:
+    from scalemark.identity.principal import current_principal
+
+    return current_principal()
+
+
 def _per_render(func: Any) -> Any:
     """Evaluate a locale-dependent filter at render time.
 
@@ -70,6 +76,7 @@ def get_environment() -> Environment:
             "locale_names": LOCALE_NAMES,
             "supported_locales": lambda: get_settings().locales,
             "base_domain": lambda: get_settings().base_domain,
+            "principal": _principal,
         }
     )
     return env

@@ -1,0 +1,277 @@
+"""Sign-in, sign-out, account settings and password reset (platform and tenant hosts)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+
+from scalemark.db.tenant_context import peek_tenant
+from scalemark.i18n import gettext as _
+from scalemark.i18n.locale import LOCALE_NAMES, supported_locales
+from scalemark.identity import audit, users
+from scalemark.identity.guards import login_required, principal_of
+from scalemark.identity.memberships import grants_for
+from scalemark.identity.sessions import end_session, start_session
+from scalemark.identity.throttle import LoginThrottle
+from scalemark.mail import MailMessage, send_mail
+from scalemark.org.rules import timezone_choices
+from scalemark.settings import get_settings
+from scalemark.web.htmx import redirect
+from scalemark.web.middleware import SESSION_LOCALE_KEY
+
+__all__ = ["AccountPages", "AuthPages", "safe_next"]
+
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+RESET_TTL_S = 3600
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never redirect to another site."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or target.startswith("//"):
+        return "/"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _client_ip(request: Request[Any, Any, Any]) -> str | None:
+    return request.client.host if request.client else None
+
+
+class AuthPages(Controller):
+    """Signing in and out with e-mail and password."""
+
+    include_in_schema = False
+
+    @get("/login", name="auth:login")
+    async def login_form(self, request: Request[Any, Any, Any]) -> Template:
+        """The sign-in form."""
+        return Template(
+            template_name="identity/login.html",
+            context={
+                "error": None,
+                "email": "",
+                "next": safe_next(request.query_params.get("next")),
+                "tenant": peek_tenant(),
+            },
+        )
+
+    @post("/login", name="auth:login_submit")
+    async def login(self, request: Request[Any, Any, Any], data: Form) -> Any:
+        """Check the password (throttled), rotate the session, go where the user wanted."""
+        email = (data.get("email") or "").strip()
+        password = data.get("password") or ""
+        next_path = safe_next(data.get("next"))
+        throttle = LoginThrottle(request.app.state.redis)
+        ip = _client_ip(request)
+        context = {"email": email, "next": next_path, "tenant": peek_tenant()}
+        wait = await throttle.retry_after(email, ip)
+        if wait:
+            minutes = max(1, (wait + 59) // 60)
+            return Template(
+                template_name="identity/login.html",
+                context={
+                    **context,
+                    "error": _(
+                        "Too many failed attempts. Please wait %(minutes)s minutes and try again.",
+                        minutes=minutes,
+                    ),
+                },
+                status_code=429,
+            )
+        user = await users.check_password(email, password)
+        tenant = peek_tenant()
+        if (
+            user is not None
+            and tenant is not None
+            and not await grants_for(user.id, user.platform_role)
+        ):
+            user = None
+        if user is None:
+            await throttle.failed(email, ip)
+            return Template(
+                template_name="identity/login.html",
+                context={**context, "error": _("E-mail address or password is not correct.")},
+                status_code=422,
+            )
+        await throttle.succeeded(email)
+        start_session(request, user.id)
+        if user.locale:
+            request.session[SESSION_LOCALE_KEY] = user.locale
+        await users.record_login(user.id)
+        from scalemark.identity.principal import Principal, acting_as
+
+        with acting_as(Principal(user=user, ip=ip)):
+            await audit.record_here(
+                "auth.login", object_type="user", object_id=user.id, after={"method": "password"}
+            )
+        return redirect(request, next_path)
+
+    @post("/logout", name="auth:logout")
+    async def logout(self, request: Request[Any, Any, Any]) -> Any:
+        """End the session."""
+        principal = request.scope.get("user")
+        if principal is not None:
+            await audit.record_here("auth.logout", object_type="user", object_id=principal.user.id)
+        end_session(request)
+        return redirect(request, "/login")
+
+    @get("/password/forgot", name="auth:forgot")
+    async def forgot_form(self) -> Template:
+        """Ask for a reset link."""
+        return Template(template_name="identity/forgot.html", context={"sent": False, "email": ""})
+
+    @post("/password/forgot", name="auth:forgot_submit")
+    async def forgot(self, request: Request[Any, Any, Any], data: Form) -> Template:
+        """Send a link if the account exists; the answer is the same either way."""
+        email = (data.get("email") or "").strip()
+        user = await users.get_user_by_email(email)
+        if user is not None and user.active:
+            token = secrets.token_urlsafe(32)
+            key = "scalemark:pwreset:" + hashlib.sha256(token.encode()).hexdigest()
+            await request.app.state.redis.set(key, user.id, ex=RESET_TTL_S)
+            tenant = peek_tenant()
+            link = get_settings().public_url(
+                tenant.slug if tenant else None, f"/password/reset/{token}"
+            )
+            await send_mail(
+                MailMessage(
+                    to=user.email,
+                    subject=_("Reset your Scalemark password"),
+                    body=_(
+                        "Hello %(name)s,\n\nsomeone asked to reset the password of your Scalemark"
+                        " account. If it was you, open this link within an hour:\n\n%(link)s\n\n"
+                        "If it was not you, ignore this message; your password stays as it is.",
+                        name=user.display_name,
+                        link=link,
+                    ),
+                ),
+                tenant_id=tenant.id if tenant else None,
+            )
+        return Template(
+            template_name="identity/forgot.html", context={"sent": True, "email": email}
+        )
+
+    @get("/password/reset/{token:str}", name="auth:reset")
+    async def reset_form(self, request: Request[Any, Any, Any], token: str) -> Template:
+        """Choose a new password (the link works once, for an hour)."""
+        valid = await self._reset_user(request, token) is not None
+        return Template(
+            template_name="identity/reset.html",
+            context={"token": token, "valid": valid, "error": None},
+            status_code=200 if valid else 410,
+        )
+
+    @post("/password/reset/{token:str}", name="auth:reset_submit")
+    async def reset(self, request: Request[Any, Any, Any], token: str, data: Form) -> Any:
+        """Set the new password and sign in."""
+        user_id = await self._reset_user(request, token)
+        if user_id is None:
+            return Template(
+                template_name="identity/reset.html",
+                context={"token": token, "valid": False, "error": None},
+                status_code=410,
+            )
+        password = data.get("password") or ""
+        if password != (data.get("password_confirm") or ""):
+            error: object = _("The two passwords do not match.")
+        else:
+            try:
+                await users.set_password(user_id, password)
+            except users.UserError as exc:
+                error = exc.message
+            else:
+                await request.app.state.redis.delete(self._reset_key(token))
+                start_session(request, user_id)
+                await audit.record_platform("auth.password_reset", target=f"user:{user_id}")
+                return redirect(request, "/")
+        return Template(
+            template_name="identity/reset.html",
+            context={"token": token, "valid": True, "error": str(error)},
+            status_code=422,
+        )
+
+    @staticmethod
+    def _reset_key(token: str) -> str:
+        return "scalemark:pwreset:" + hashlib.sha256(token.encode()).hexdigest()
+
+    async def _reset_user(self, request: Request[Any, Any, Any], token: str) -> int | None:
+        value = await request.app.state.redis.get(self._reset_key(token))
+        return int(value) if value is not None else None
+
+
+class AccountPages(Controller):
+    """The signed-in user's own settings."""
+
+    path = "/account"
+    guards = [login_required]  # noqa: RUF012 - Litestar reads this class attribute
+    include_in_schema = False
+
+    @get("/", name="account:show")
+    async def show(self, request: Request[Any, Any, Any]) -> Template:
+        """Name, language and time zone."""
+        return self._page(request, saved=request.query_params.get("saved") == "1")
+
+    @post("/", name="account:save")
+    async def save(self, request: Request[Any, Any, Any], data: Form) -> Any:
+        """Save preferences; the language sticks for every later visit."""
+        principal = principal_of(request)
+        locale = data.get("locale") or ""
+        timezone = data.get("timezone") or ""
+        errors: dict[str, str] = {}
+        if locale not in supported_locales():
+            errors["locale"] = _("Choose a language from the list.")
+        if timezone not in timezone_choices():
+            errors["timezone"] = _("Choose a time zone such as Europe/Berlin.")
+        if errors:
+            return self._page(request, errors=errors, values=data, status=422)
+        before = {
+            "name": principal.user.name,
+            "locale": principal.user.locale,
+            "timezone": principal.user.timezone,
+        }
+        user = await users.update_preferences(
+            principal.user.id, name=data.get("name", ""), locale=locale, timezone=timezone
+        )
+        request.session[SESSION_LOCALE_KEY] = locale
+        await audit.record_here(
+            "user.preferences",
+            object_type="user",
+            object_id=user.id,
+            before=before,
+            after={"name": user.name, "locale": user.locale, "timezone": user.timezone},
+        )
+        return redirect(request, "/account?saved=1")
+
+    def _page(
+        self,
+        request: Request[Any, Any, Any],
+        *,
+        errors: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
+        saved: bool = False,
+        status: int = 200,
+    ) -> Template:
+        user = principal_of(request).user
+        return Template(
+            template_name="identity/account.html",
+            context={
+                "user": user,
+                "values": values
+                or {"name": user.name, "locale": user.locale or "", "timezone": user.timezone},
+                "errors": errors or {},
+                "saved": saved,
+                "locales": LOCALE_NAMES,
+                "timezones": timezone_choices(),
+                "tenant": peek_tenant(),
+            },
+            status_code=status,
+        )
