@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 from litestar.response import Template
 
@@ -17,7 +18,9 @@ from scalemark.i18n import gettext as _
 from scalemark.i18n.locale import LOCALE_NAMES, supported_locales
 from scalemark.identity import audit, users
 from scalemark.identity.guards import login_required, principal_of
+from scalemark.identity.handoff import redeem_handoff
 from scalemark.identity.memberships import grants_for
+from scalemark.identity.principal import Principal, acting_as
 from scalemark.identity.sessions import end_session, start_session
 from scalemark.identity.throttle import LoginThrottle
 from scalemark.mail import MailMessage, send_mail
@@ -107,8 +110,6 @@ class AuthPages(Controller):
         if user.locale:
             request.session[SESSION_LOCALE_KEY] = user.locale
         await users.record_login(user.id)
-        from scalemark.identity.principal import Principal, acting_as
-
         with acting_as(Principal(user=user, ip=ip)):
             await audit.record_here(
                 "auth.login", object_type="user", object_id=user.id, after={"method": "password"}
@@ -123,6 +124,35 @@ class AuthPages(Controller):
             await audit.record_here("auth.logout", object_type="user", object_id=principal.user.id)
         end_session(request)
         return redirect(request, "/login")
+
+    @get("/auth/handoff", name="auth:handoff")
+    async def handoff(self, request: Request[Any, Any, Any], token: str = "") -> Any:
+        """Finish a sign-in that started on another host (single use, one minute)."""
+        tenant = peek_tenant()
+        if tenant is None:
+            raise NotFoundException()
+        granted = await redeem_handoff(request.app.state.redis, token, tenant.slug)
+        user = await users.get_user(granted.user_id) if granted else None
+        if granted is None or user is None or not user.active:
+            return Template(
+                template_name="identity/handoff_failed.html", context={}, status_code=400
+            )
+        grants = await grants_for(user.id, user.platform_role)
+        if not grants:
+            raise PermissionDeniedException()
+        start_session(request, user.id)
+        if user.locale:
+            request.session[SESSION_LOCALE_KEY] = user.locale
+        with acting_as(Principal(user=user, grants=grants, ip=_client_ip(request))):
+            action = (
+                "auth.consultant_access"
+                if any(g.role == "consultant" for g in grants)
+                else "auth.login"
+            )
+            await audit.record(
+                action, object_type="user", object_id=user.id, after={"method": granted.method}
+            )
+        return redirect(request, safe_next(granted.next_path))
 
     @get("/password/forgot", name="auth:forgot")
     async def forgot_form(self) -> Template:

@@ -11,10 +11,10 @@ from scalemark.org.rules import UnitData, UnitError, is_descendant_path, validat
 
 __all__ = [
     "UnitNode",
-    "depth_first",
     "archive_unit",
     "children_of",
     "create_unit",
+    "depth_first",
     "get_unit",
     "get_unit_by_code",
     "move_unit",
