@@ -44,11 +44,23 @@ async def reset_database(pool: asyncpg.Pool) -> None:
             await conn.execute(f'DROP ROLE "{row["rolname"]}"')
 
 
+async def reset_redis() -> None:
+    """Empty the test Redis database (sessions, login throttles, queues of earlier runs)."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture(scope="session")
 async def db_pool() -> AsyncIterator[asyncpg.Pool]:
     """A migrated, empty test database and a runner pool on it."""
     pool = await connect(size=6)
     await reset_database(pool)
+    await reset_redis()
     await migrate_all(pool)
     yield pool
     await pool.close()

@@ -85,7 +85,7 @@ def gettext(message: str, **variables: object) -> str:
 def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     """Plural-aware translation; ``num`` is available as a placeholder."""
     text = translations_for(current_locale()).ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
+    return text % {"num": n, **variables} if "%" in text else text
 
 
 def lazy_gettext(message: str) -> LazyProxy:

@@ -9,7 +9,7 @@ from litestar.response import Template
 from scalemark.db.tenant_context import current_tenant
 from scalemark.identity.guards import member_required
 from scalemark.org import service
-from scalemark.org.rules import UNIT_KINDS
+from scalemark.org.rules import UNIT_KINDS, kind_count_label
 from scalemark.web.htmx import page_or_partial
 
 __all__ = ["UnitPages", "tenant_home"]
@@ -28,6 +28,7 @@ async def tenant_home(request: Request) -> Template:
             "children": children,
             "kinds": UNIT_KINDS,
             "counts": counts,
+            "kind_label": kind_count_label,
         },
     )
 

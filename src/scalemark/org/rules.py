@@ -11,12 +11,14 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 
 from scalemark.i18n import lazy_gettext as _l
+from scalemark.i18n import ngettext
 
 __all__ = [
     "UNIT_KINDS",
     "UnitData",
     "UnitError",
     "is_descendant_path",
+    "kind_count_label",
     "timezone_choices",
     "validate_unit",
 ]
@@ -30,6 +32,20 @@ UNIT_KINDS: dict[str, object] = {
     "team": _l("Team"),
 }
 """Unit kinds and their labels, in tree order."""
+
+def kind_count_label(kind: str, count: int) -> str:
+    """``3 Regions`` in the current language (each kind spelled out for the catalogs)."""
+    labels = {
+        "hq": lambda n: ngettext("Headquarters", "Headquarters", n),
+        "region": lambda n: ngettext("Region", "Regions", n),
+        "country": lambda n: ngettext("Country", "Countries", n),
+        "business_unit": lambda n: ngettext("Business unit", "Business units", n),
+        "brand": lambda n: ngettext("Brand", "Brands", n),
+        "team": lambda n: ngettext("Team", "Teams", n),
+    }
+    label = labels.get(kind)
+    return label(count) if label else kind
+
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 

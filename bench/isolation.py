@@ -1,0 +1,586 @@
+"""Benchmark: interleaved multi-tenant load against a real server with a small pool.
+
+Usage::
+
+    .venv/bin/python bench/isolation.py --requests 5000 --tenants 20 --concurrency 50 --pool-max 5
+
+Uses its own database (``--database-url``, default ``BENCH_DATABASE_URL`` or
+``postgresql://postgres@127.0.0.1:5432/scalemark_bench``, created when missing) and Redis
+(``--redis-url``, default ``BENCH_REDIS_URL`` or ``redis://127.0.0.1:6379/14``). It
+migrates, provisions tenants ``biso-NN`` with unit trees whose names and codes mark their
+tenant, starts ``uvicorn scalemark.app:create_app`` on a free port with
+``DB_POOL_MAX=--pool-max``, warms up with one request per tenant, then sends the requests
+(``/``, ``/units``, ``/units/<id>/children`` as page and as htmx partial) in random tenant
+order, N at a time over shared keep-alive connections, each with its tenant's Host header
+and the session cookie of that tenant's member (signed in once through the login form).
+Every response must be 200, contain its own tenant's markers and no other tenant's.
+
+Prints requests per second, latency percentiles, errors, leaks and the server's peak
+number of database connections; the last line is JSON. Exits 1 on any error or leak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+SLUG_PREFIX = "biso-"
+PASSWORD = "bench-password-0123"
+SESSION_COOKIE = "sm_session"
+MARKER = re.compile(r"\bbiso-(\d{2,3})\b|\bB(\d{2,3})-R")
+"""Any bench tenant's slug or unit-code prefix; the digits are the tenant's index."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=5000, help="measured requests (5000)")
+    parser.add_argument("--tenants", type=int, default=20, help="tenants (20)")
+    parser.add_argument("--concurrency", type=int, default=50, help="requests in flight (50)")
+    parser.add_argument("--pool-max", type=int, default=5, help="server's DB_POOL_MAX (5)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed of the request mix")
+    parser.add_argument("--keep", action="store_true", help="keep the tenants afterwards")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
+        help="bench database (created when missing)",
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS), help="Redis"
+    )
+    args = parser.parse_args(argv)
+    if not 2 <= args.tenants <= 999:
+        parser.error("--tenants must be between 2 and 999")
+    for name in ("requests", "concurrency", "pool_max"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database named in ``url`` unless it exists (via the ``postgres`` db)."""
+    import asyncpg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise SystemExit(f"no database name in {url!r}")
+    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute('CREATE DATABASE "' + name.replace('"', '""') + '"')
+    finally:
+        await admin.close()
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of ``values`` (not empty)."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
+    return ordered[rank - 1]
+
+
+# --------------------------------------------------------------------------- tenants
+
+
+@dataclass
+class Tree:
+    """One tenant's units and the texts its pages must show."""
+
+    index: int
+    slug: str
+    name: str
+    codes: dict[int, str] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    children: dict[int, list[str]] = field(default_factory=dict)
+    email: str = ""
+    session: str = ""
+
+
+def tree_spec(index: int, width: int) -> list[tuple[str, str, str, str | None]]:
+    """(code, name, kind, parent) rows: HQ, 2–3 regions, 1–3 countries per region."""
+    slug, prefix = f"{SLUG_PREFIX}{index:0{width}d}", f"B{index:0{width}d}"
+    rows: list[tuple[str, str, str, str | None]] = [("HQ", f"{slug} Headquarters", "hq", None)]
+    for r in range(1, 3 + index % 2):
+        region = f"{prefix}-R{r}"
+        rows.append((region, f"{slug} Region {r}", "region", "HQ"))
+        for k in range(1, 2 + (index + r) % 3):
+            rows.append((f"{region}K{k}", f"{slug} Country {r}.{k}", "country", region))
+    return rows
+
+
+async def provision(conn, index: int, width: int) -> Tree:  # type: ignore[no-untyped-def]
+    from scalemark.db import TenantRef, tenant_transaction
+    from scalemark.identity.provisioning import ensure_member
+    from scalemark.org import service
+    from scalemark.org.rules import UnitData
+    from scalemark.tenancy.provisioning import create_tenant, drop_tenant
+    from scalemark.tenancy.slugs import role_for, schema_for
+
+    slug = f"{SLUG_PREFIX}{index:0{width}d}"
+    tree = Tree(index=index, slug=slug, name=f"Bench Org {slug}")
+    await drop_tenant(conn, slug)  # leftovers of an interrupted run
+    await create_tenant(conn, slug, tree.name)
+    ref = TenantRef(slug=slug, schema=schema_for(slug), role=role_for(slug), name=tree.name)
+    async with tenant_transaction(ref):
+        for code, name, kind, parent in tree_spec(index, width):
+            node = await service.create_unit(UnitData(code=code, name=name, kind=kind), parent)
+            tree.codes[node.id], tree.names[node.id] = node.code, node.name
+        for node in await service.whole_tree():
+            kids = await service.children_of(node.id)
+            if kids:
+                tree.children[node.id] = [k.code for k in kids]
+    # The e-mail shows in page headers, so it carries no tenant marker.
+    tree.email = f"member{index:0{width}d}@bench-isolation.example"
+    await ensure_member(
+        tree.email, tenant_slug=slug, role="stakeholder", unit_code=None, password=PASSWORD
+    )
+    return tree
+
+
+# --------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def process_tcp_ports(pid: int) -> set[int]:
+    """Local ports of a process's TCP sockets (Linux ``/proc``; empty elsewhere)."""
+    inodes: set[str] = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        return set()
+    ports: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[9] in inodes:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start the server in its own session, output to ``log_path``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+async def start_server(pool_max: int, timeout_s: float = 30.0) -> Server:
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, "DB_POOL_MAX": str(pool_max), "DB_POOL_MIN": "1"}
+    env["PYTHONUNBUFFERED"] = "1"
+    fd, name = tempfile.mkstemp(prefix=f"scalemark-bench-{port}-", suffix=".log")
+    os.close(fd)
+    venv = ROOT / ".venv" / "bin" / "python"
+    command = [
+        str(venv if venv.exists() else sys.executable),
+        "-m",
+        "uvicorn",
+        "scalemark.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    process = spawn(command, env, Path(name))
+    server = Server(port=port, process=process, log_path=Path(name))
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"host": f"localhost:{port}"},
+        trust_env=False,
+        timeout=5,
+    ) as client:
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"server exited ({process.returncode}):\n{server.log_tail()}")
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                await stop_server(server)
+                raise SystemExit(
+                    f"server not healthy after {timeout_s:.0f} s:\n{server.log_tail()}"
+                )
+            await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
+
+
+async def stop_server(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(server.process.wait, 10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            await asyncio.to_thread(server.process.wait, 10)
+
+
+async def sign_in(server: Server, tree: Tree) -> None:
+    """Sign the tenant's member in through the login form; keeps the session id."""
+    import httpx
+
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{server.port}",
+        headers={"host": f"{tree.slug}.localhost:{server.port}"},
+        trust_env=False,
+        timeout=30,
+    ) as client:
+        form = await client.get("/login")
+        token = re.search(r'name="_csrf_token"\s+value="([^"]+)"', form.text)
+        if form.status_code != 200 or token is None:
+            raise SystemExit(f"{tree.slug}: no login form ({form.status_code})")
+        response = await client.post(
+            "/login",
+            data={
+                "email": tree.email,
+                "password": PASSWORD,
+                "next": "/",
+                "_csrf_token": token.group(1),
+            },
+        )
+        tree.session = client.cookies.get(SESSION_COOKIE) or ""
+        if response.status_code not in (302, 303) or not tree.session:
+            raise SystemExit(f"{tree.slug}: sign-in failed ({response.status_code})")
+
+
+# --------------------------------------------------------------------------- load
+
+
+@dataclass(frozen=True)
+class Job:
+    tree: Tree
+    path: str
+    partial: bool
+    expected: tuple[str, ...]
+
+
+def plan_jobs(trees: list[Tree], count: int, rng: random.Random) -> list[Job]:
+    jobs: list[Job] = []
+    for _ in range(count):
+        tree = rng.choice(trees)
+        kind = rng.choice(("home", "units", "children", "children", "children-page"))
+        if kind == "home":
+            root = next(uid for uid, code in tree.codes.items() if code == "HQ")
+            expected = (tree.name, tree.names[root], *tree.children[root])
+            jobs.append(Job(tree, "/", False, expected))
+        elif kind == "units":
+            jobs.append(Job(tree, "/units", False, tuple(tree.codes.values())))
+        elif kind == "children":
+            uid = rng.choice(sorted(tree.children))
+            jobs.append(Job(tree, f"/units/{uid}/children", True, tuple(tree.children[uid])))
+        else:
+            uid = rng.choice(sorted(tree.codes))
+            expected = (tree.names[uid], *tree.children.get(uid, ()))
+            jobs.append(Job(tree, f"/units/{uid}/children", False, expected))
+    return jobs
+
+
+@dataclass
+class Result:
+    statuses: Counter[int] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    reconnects: int = 0
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client on one socket.
+
+    httpx needs more CPU per request than the server at this concurrency (it, not the
+    server, became the bottleneck), so the bench speaks HTTP itself: one connection per
+    worker, reopened when the server closes it.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.reconnects = 0
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, str]:
+        """Send a GET; a reused connection that the server closed is reopened once."""
+        for attempt in (1, 2):
+            reused = self.writer is not None
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            try:
+                return await self._exchange(path, headers)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                await self.close()
+                if not reused or attempt == 2:
+                    raise
+                self.reconnects += 1
+        raise AssertionError("unreachable")
+
+    async def _exchange(self, path: str, headers: dict[str, str]) -> tuple[int, str]:
+        assert self.reader is not None and self.writer is not None
+        lines = [f"GET {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+        self.writer.write("\r\n".join(lines).encode("latin-1"))
+        await self.writer.drain()
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        fields: dict[str, str] = {}
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            if name:
+                fields[name.strip().lower()] = value.strip()
+        if "content-length" in fields:
+            body = await self.reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:  # last chunk, then trailer lines up to an empty one
+                    while await self.reader.readuntil(b"\r\n") != b"\r\n":
+                        pass
+                    break
+                parts.append((await self.reader.readexactly(size + 2))[:-2])
+            body = b"".join(parts)
+        else:
+            body = await self.reader.read()
+            await self.close()
+        if fields.get("connection", "").lower() == "close":
+            await self.close()
+        return status, body.decode("utf-8", errors="replace")
+
+
+async def run_load(server: Server, jobs: list[Job], concurrency: int) -> Result:
+    result = Result()
+    queue = iter(jobs)
+
+    async def worker() -> None:
+        connection = Connection(server.port)
+        try:
+            for job in queue:  # a shared iterator: each job is taken once
+                headers = {
+                    "Host": f"{job.tree.slug}.localhost:{server.port}",
+                    "Cookie": f"{SESSION_COOKIE}={job.tree.session}",
+                }
+                if job.partial:
+                    headers["HX-Request"] = "true"
+                started = time.perf_counter()
+                try:
+                    status, body = await connection.get(job.path, headers)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    result.errors.append(f"{job.tree.slug} {job.path}: {type(exc).__name__}")
+                    continue
+                result.latencies_ms.append((time.perf_counter() - started) * 1000)
+                result.statuses[status] += 1
+                if status != 200:
+                    result.errors.append(f"{job.tree.slug} {job.path}: {status}")
+                    continue
+                foreign = {int(a or b) for a, b in MARKER.findall(body)} - {job.tree.index}
+                if foreign:
+                    result.leaks.append(f"{job.tree.slug} {job.path}: shows {sorted(foreign)}")
+                absent = [text for text in job.expected if text not in body]
+                if absent:
+                    result.missing.append(f"{job.tree.slug} {job.path}: lacks {absent[:3]}")
+        finally:
+            result.reconnects += connection.reconnects
+            await connection.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def server_backends(pool, server: Server) -> int:  # type: ignore[no-untyped-def]
+    ports = sorted(process_tcp_ports(server.process.pid))
+    async with pool.acquire() as conn:
+        return int(
+            await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND client_port = ANY($1::int[])",
+                ports,
+            )
+        )
+
+
+# --------------------------------------------------------------------------- main
+
+
+async def run(args: argparse.Namespace) -> dict:
+    # Settings are read once, from the environment, by the first scalemark import.
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ["REDIS_URL"] = args.redis_url
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789abcdef0123456789")
+    os.environ["BASE_DOMAIN"] = "localhost"
+    await ensure_database(args.database_url)
+
+    from scalemark.db import close_pool, start_pool
+    from scalemark.db.migrations import connect, migrate_all
+    from scalemark.settings import get_settings
+    from scalemark.tenancy.provisioning import drop_tenant
+
+    get_settings.cache_clear()
+    width = max(2, len(str(args.tenants - 1)))
+    pool = await connect(args.database_url, size=2)
+    await start_pool()
+    server: Server | None = None
+    try:
+        report = await migrate_all(pool)
+        print(f"shared migrations applied: {report.shared_applied}")
+        started = time.perf_counter()
+        async with pool.acquire() as conn:
+            trees = [await provision(conn, i, width) for i in range(args.tenants)]
+        print(f"provisioned {len(trees)} tenants in {time.perf_counter() - started:.2f} s")
+
+        server = await start_server(args.pool_max)
+        for tree in trees:
+            await sign_in(server, tree)
+        rng = random.Random(args.seed)
+        warmup = await run_load(
+            server,
+            [j for t in trees for j in plan_jobs([t], 1, rng)],
+            min(args.concurrency, len(trees)),
+        )
+        jobs = plan_jobs(trees, args.requests, rng)
+
+        peak = 0
+        done = asyncio.Event()
+
+        async def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, await server_backends(pool, server))
+                await asyncio.sleep(0.05)  # sampling interval while the load runs
+
+        sampler = asyncio.create_task(sample())
+        try:
+            result = await run_load(server, jobs, args.concurrency)
+        finally:
+            done.set()
+            await sampler
+        log_tail = server.log_tail(20) if result.errors else ""
+    finally:
+        if server is not None:
+            await stop_server(server)
+        if not args.keep:
+            async with pool.acquire() as conn:
+                for i in range(args.tenants):
+                    await drop_tenant(conn, f"{SLUG_PREFIX}{i:0{width}d}")
+        await close_pool()
+        await pool.close()
+
+    latencies = result.latencies_ms or [0.0]
+    total = sum(result.statuses.values())
+    figures = {
+        "bench": "isolation",
+        "requests": args.requests,
+        "tenants": args.tenants,
+        "concurrency": args.concurrency,
+        "pool_max": args.pool_max,
+        "ok": result.statuses[200] - len(result.leaks) - len(result.missing),
+        "errors": len(result.errors) + len(warmup.errors),
+        "leaks": len(result.leaks) + len(warmup.leaks),
+        "missing_markers": len(result.missing) + len(warmup.missing),
+        "rps": round(total / max(result.seconds, 1e-9), 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "max_ms": round(max(latencies), 2),
+        "seconds": round(result.seconds, 3),
+        "peak_db_connections": peak,
+        "reconnects": result.reconnects,
+    }
+    print(f"database:          {urlsplit(args.database_url).path.lstrip('/')}")
+    print(f"tenants:           {args.tenants} ({SLUG_PREFIX}{0:0{width}d} …)")
+    print(f"requests:          {total} in {result.seconds:.2f} s, {args.concurrency} in flight")
+    print(f"throughput:        {figures['rps']:.1f} requests/s")
+    print(f"latency p50/p95:   {figures['p50_ms']:.1f} / {figures['p95_ms']:.1f} ms")
+    print(f"latency p99/max:   {figures['p99_ms']:.1f} / {figures['max_ms']:.1f} ms")
+    print(f"statuses:          {dict(sorted(result.statuses.items()))}")
+    print(f"db connections:    peak {peak} (DB_POOL_MAX={args.pool_max})")
+    print(f"reconnects:        {result.reconnects} (keep-alive connections the server closed)")
+    print(f"errors:            {figures['errors']}")
+    print(f"leaks:             {figures['leaks']}")
+    print(f"missing markers:   {figures['missing_markers']}")
+    for line in (warmup.errors + result.errors + warmup.leaks + result.leaks)[:10]:
+        print(f"  {line}")
+    for line in (warmup.missing + result.missing)[:10]:
+        print(f"  {line}")
+    if log_tail:
+        print(f"server log (last lines):\n{log_tail}")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    figures = asyncio.run(run(parse_args(argv)))
+    print(json.dumps(figures, separators=(",", ":")), flush=True)
+    bad = figures["errors"] or figures["leaks"] or figures["missing_markers"]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
