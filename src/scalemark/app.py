@@ -16,11 +16,23 @@ from litestar.template.config import TemplateConfig
 
 from scalemark import PROJECT_ROOT
 from scalemark.api.v1 import api_v1_router
+from scalemark.identity.audit_routes import audit_log
+from scalemark.identity.invitation_routes import InvitationPages
+from scalemark.identity.member_routes import MemberPages
 from scalemark.identity.middleware import AuthenticationMiddleware
+from scalemark.identity.platform_admin_routes import ConsultantAdminPages, OutboxPages
 from scalemark.identity.routes import AccountPages, AuthPages
 from scalemark.identity.sessions import SESSION_COOKIE, RotatingSessionConfig
+from scalemark.identity.sso_routes import (
+    OidcPages,
+    OnboardingPages,
+    SsoSettingsPages,
+    TenantSsoPages,
+)
+from scalemark.identity.token_routes import TokenPages
 from scalemark.org.routes import UnitPages
 from scalemark.settings import get_settings
+from scalemark.tenancy.console_routes import ConsolePages
 from scalemark.web.errors import exception_handlers
 from scalemark.web.health import healthz
 from scalemark.web.home import home
@@ -45,6 +57,17 @@ def create_litestar() -> Litestar:
             UnitPages,
             AuthPages,
             AccountPages,
+            ConsolePages,
+            ConsultantAdminPages,
+            OutboxPages,
+            MemberPages,
+            InvitationPages,
+            TokenPages,
+            OnboardingPages,
+            OidcPages,
+            TenantSsoPages,
+            SsoSettingsPages,
+            audit_log,
             api_v1_router,
             switch_locale,
             healthz,

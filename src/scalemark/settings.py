@@ -45,6 +45,9 @@ class Settings:
     dns_resolver: str = ""
     """``host[:port]`` of the DNS server for domain checks; empty uses the system's
     (``DNS_RESOLVER``)."""
+    oidc_allow_http: bool = False
+    """Accept plain-http OpenID issuers on loopback hosts (tests, local development only;
+    ``OIDC_ALLOW_HTTP``)."""
     public_scheme: str = "http"
     """Scheme of links in e-mails and redirects, ``https`` in production (``PUBLIC_SCHEME``)."""
     public_port: int | None = None
@@ -113,6 +116,7 @@ def get_settings() -> Settings:
         smtp_url=env.get("SMTP_URL", defaults.smtp_url),
         mail_from=env.get("MAIL_FROM", defaults.mail_from),
         dns_resolver=env.get("DNS_RESOLVER", defaults.dns_resolver),
+        oidc_allow_http=_env_bool("OIDC_ALLOW_HTTP", defaults.oidc_allow_http),
         public_scheme=env.get("PUBLIC_SCHEME", defaults.public_scheme),
         public_port=int(env["PUBLIC_PORT"]) if env.get("PUBLIC_PORT") else None,
     )

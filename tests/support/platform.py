@@ -41,7 +41,7 @@ async def ensure_staff(email_address: str, password: str, platform_role: str) ->
 
     Needs the ORM pool in this process (the ``app_db`` fixture).
     """
-    from scalemark.identity.blueprint_people import ensure_platform_account
+    from scalemark.identity.blueprint_identity import ensure_platform_account
 
     await ensure_platform_account(email_address, password=password, platform_role=platform_role)
     return Credentials(email=email_address, password=password)

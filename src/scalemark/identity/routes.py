@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
@@ -19,20 +17,24 @@ from scalemark.i18n.locale import LOCALE_NAMES, supported_locales
 from scalemark.identity import audit, users
 from scalemark.identity.guards import login_required, principal_of
 from scalemark.identity.handoff import redeem_handoff
+from scalemark.identity.invitations import has_open_invitation
 from scalemark.identity.memberships import grants_for
+from scalemark.identity.password_links import (
+    consume_password_token,
+    password_link_user,
+    send_reset_link,
+)
 from scalemark.identity.principal import Principal, acting_as
 from scalemark.identity.sessions import end_session, start_session
+from scalemark.identity.sso_config import has_provider
 from scalemark.identity.throttle import LoginThrottle
-from scalemark.mail import MailMessage, send_mail
 from scalemark.org.rules import timezone_choices
-from scalemark.settings import get_settings
 from scalemark.web.htmx import redirect
 from scalemark.web.middleware import SESSION_LOCALE_KEY
 
 __all__ = ["AccountPages", "AuthPages", "safe_next"]
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-RESET_TTL_S = 3600
 
 
 def safe_next(target: str | None) -> str:
@@ -64,10 +66,11 @@ class AuthPages(Controller):
                 "email": "",
                 "next": safe_next(request.query_params.get("next")),
                 "tenant": peek_tenant(),
+                "sso_available": await has_provider(peek_tenant()),
             },
         )
 
-    @post("/login", name="auth:login_submit")
+    @post("/login", name="auth:login_submit", media_type=MediaType.HTML)
     async def login(self, request: Request[Any, Any, Any], data: Form) -> Any:
         """Check the password (throttled), rotate the session, go where the user wanted."""
         email = (data.get("email") or "").strip()
@@ -75,7 +78,12 @@ class AuthPages(Controller):
         next_path = safe_next(data.get("next"))
         throttle = LoginThrottle(request.app.state.redis)
         ip = _client_ip(request)
-        context = {"email": email, "next": next_path, "tenant": peek_tenant()}
+        context = {
+            "email": email,
+            "next": next_path,
+            "tenant": peek_tenant(),
+            "sso_available": await has_provider(peek_tenant()),
+        }
         wait = await throttle.retry_after(email, ip)
         if wait:
             minutes = max(1, (wait + 59) // 60)
@@ -96,6 +104,7 @@ class AuthPages(Controller):
             user is not None
             and tenant is not None
             and not await grants_for(user.id, user.platform_role)
+            and not await has_open_invitation(user.email)
         ):
             user = None
         if user is None:
@@ -116,7 +125,7 @@ class AuthPages(Controller):
             )
         return redirect(request, next_path)
 
-    @post("/logout", name="auth:logout")
+    @post("/logout", name="auth:logout", media_type=MediaType.HTML)
     async def logout(self, request: Request[Any, Any, Any]) -> Any:
         """End the session."""
         principal = request.scope.get("user")
@@ -125,7 +134,7 @@ class AuthPages(Controller):
         end_session(request)
         return redirect(request, "/login")
 
-    @get("/auth/handoff", name="auth:handoff")
+    @get("/auth/handoff", name="auth:handoff", media_type=MediaType.HTML)
     async def handoff(self, request: Request[Any, Any, Any], token: str = "") -> Any:
         """Finish a sign-in that started on another host (single use, one minute)."""
         tenant = peek_tenant()
@@ -165,25 +174,11 @@ class AuthPages(Controller):
         email = (data.get("email") or "").strip()
         user = await users.get_user_by_email(email)
         if user is not None and user.active:
-            token = secrets.token_urlsafe(32)
-            key = "scalemark:pwreset:" + hashlib.sha256(token.encode()).hexdigest()
-            await request.app.state.redis.set(key, user.id, ex=RESET_TTL_S)
             tenant = peek_tenant()
-            link = get_settings().public_url(
-                tenant.slug if tenant else None, f"/password/reset/{token}"
-            )
-            await send_mail(
-                MailMessage(
-                    to=user.email,
-                    subject=_("Reset your Scalemark password"),
-                    body=_(
-                        "Hello %(name)s,\n\nsomeone asked to reset the password of your Scalemark"
-                        " account. If it was you, open this link within an hour:\n\n%(link)s\n\n"
-                        "If it was not you, ignore this message; your password stays as it is.",
-                        name=user.display_name,
-                        link=link,
-                    ),
-                ),
+            await send_reset_link(
+                request.app.state.redis,
+                user,
+                tenant_slug=tenant.slug if tenant else None,
                 tenant_id=tenant.id if tenant else None,
             )
         return Template(
@@ -200,7 +195,7 @@ class AuthPages(Controller):
             status_code=200 if valid else 410,
         )
 
-    @post("/password/reset/{token:str}", name="auth:reset_submit")
+    @post("/password/reset/{token:str}", name="auth:reset_submit", media_type=MediaType.HTML)
     async def reset(self, request: Request[Any, Any, Any], token: str, data: Form) -> Any:
         """Set the new password and sign in."""
         user_id = await self._reset_user(request, token)
@@ -219,7 +214,7 @@ class AuthPages(Controller):
             except users.UserError as exc:
                 error = exc.message
             else:
-                await request.app.state.redis.delete(self._reset_key(token))
+                await consume_password_token(request.app.state.redis, token)
                 start_session(request, user_id)
                 await audit.record_platform("auth.password_reset", target=f"user:{user_id}")
                 return redirect(request, "/")
@@ -229,13 +224,8 @@ class AuthPages(Controller):
             status_code=422,
         )
 
-    @staticmethod
-    def _reset_key(token: str) -> str:
-        return "scalemark:pwreset:" + hashlib.sha256(token.encode()).hexdigest()
-
     async def _reset_user(self, request: Request[Any, Any, Any], token: str) -> int | None:
-        value = await request.app.state.redis.get(self._reset_key(token))
-        return int(value) if value is not None else None
+        return await password_link_user(request.app.state.redis, token)
 
 
 class AccountPages(Controller):
@@ -250,7 +240,7 @@ class AccountPages(Controller):
         """Name, language and time zone."""
         return self._page(request, saved=request.query_params.get("saved") == "1")
 
-    @post("/", name="account:save")
+    @post("/", name="account:save", media_type=MediaType.HTML)
     async def save(self, request: Request[Any, Any, Any], data: Form) -> Any:
         """Save preferences; the language sticks for every later visit."""
         principal = principal_of(request)
