@@ -21,13 +21,18 @@ __all__ = ["run_dev"]
 
 DATA_DIR = PROJECT_ROOT / ".data"
 DEMO_BLUEPRINT = PROJECT_ROOT / "tenants" / "demo.toml"
+DEMO_PLATFORM_ADMIN = ("admin@scalemark.example", "scalemark-admin")
+"""E-mail and password of the development platform admin (not a tenant matter)."""
 
 
-async def _prepare(blueprint: Path) -> str:
+async def _prepare(blueprint: Path) -> tuple[str, list[tuple[str | None, str, str, str]]]:
+    """Migrate, apply the demo blueprint, ensure the platform admin; returns the logins."""
     from scalemark.db import close_pool, get_engine, start_pool
     from scalemark.db.migrations import connect, migrate_all
+    from scalemark.identity.blueprint_identity import ensure_platform_account
     from scalemark.tenancy.blueprints import apply_blueprint, load_blueprint
 
+    admin_email, admin_password = DEMO_PLATFORM_ADMIN
     pool = await connect()
     try:
         report = await migrate_all(pool)
@@ -42,9 +47,39 @@ async def _prepare(blueprint: Path) -> str:
         assert engine_pool is not None
         async with engine_pool.acquire() as conn:
             await apply_blueprint(conn, demo)
+        await ensure_platform_account(
+            admin_email,
+            name="Platform Admin",
+            password=admin_password,
+            platform_role="platform_admin",
+        )
     finally:
         await close_pool()
-    return demo.slug
+    # (host slug or None for the platform, what, e-mail, password)
+    logins: list[tuple[str | None, str, str, str]] = [
+        (None, "platform_admin", admin_email, admin_password)
+    ]
+    for what, email, password in demo.identity.demo_logins():
+        logins.append((None if what == "consultant" else demo.slug, what, email, password))
+    return demo.slug, logins
+
+
+def _login_lines(logins: list[tuple[str | None, str, str, str]], base: str, port: int) -> str:
+    # Platform staff start in the console (it asks them to sign in first).
+    rows = [
+        (
+            f"http://{slug}.{base}:{port}/login" if slug else f"http://{base}:{port}/console",
+            what,
+            email,
+            password,
+        )
+        for slug, what, email, password in logins
+    ]
+    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"    {url:<{width[0]}}  {what:<{width[1]}}  {email:<{width[2]}}  {password}"
+        for url, what, email, password in rows
+    )
 
 
 def _wait_healthy(url: str, deadline_s: float = 30.0) -> bool:
@@ -72,7 +107,7 @@ def run_dev(port: int | None = None) -> None:
     settings = get_settings()
     port = port or settings.port
     print(f"database: {database_url}\nredis:    {redis_url}", flush=True)
-    slug = asyncio.run(_prepare(DEMO_BLUEPRINT))
+    slug, logins = asyncio.run(_prepare(DEMO_BLUEPRINT))
     # A plain `kill` (SIGTERM) stops the children too, like Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     env = {**os.environ, "PORT": str(port)}
@@ -90,6 +125,7 @@ def run_dev(port: int | None = None) -> None:
             f"  Platform:          http://{base}:{port}/\n"
             f"  Demo organisation: http://{slug}.{base}:{port}/\n"
             f"  API schema:        http://{base}:{port}/api/v1/schema\n"
+            f"  Demo sign-ins (development only):\n{_login_lines(logins, base, port)}\n"
             "  Press Ctrl-C to stop.\n",
             flush=True,
         )

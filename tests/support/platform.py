@@ -36,8 +36,8 @@ CSRF_COOKIE = "sm_csrf"
 _CSRF_FIELD = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
 
 
-async def ensure_staff(email_address: str, password: str, platform_role: str) -> Credentials:
-    """A platform account (consultant or platform admin) with this password.
+async def ensure_staff(email_address: str, password: str, platform_role: str | None) -> Credentials:
+    """An account with this password and platform role (``None``: no platform role).
 
     Needs the ORM pool in this process (the ``app_db`` fixture).
     """

@@ -16,6 +16,12 @@ import asyncpg
 
 from scalemark.db.tenant_context import tenant_transaction
 from scalemark.i18n.locale import supported_locales
+from scalemark.identity.blueprint_identity import (
+    BlueprintIdentity,
+    IdentitySectionError,
+    apply_identity,
+    parse_identity,
+)
 from scalemark.org import service
 from scalemark.org.rules import UnitData, UnitError, validate_unit
 from scalemark.tenancy.provisioning import create_tenant
@@ -58,6 +64,9 @@ class Blueprint:
     units: list[BlueprintUnit]
     extra: dict[str, Any] = field(default_factory=dict)
     """Sections other domains read (users, roles, identity provider)."""
+    identity: BlueprintIdentity = field(default_factory=BlueprintIdentity)
+    """``[[users]]``, ``[[consultants]]``, ``[identity_provider]``
+    (see :mod:`scalemark.identity.blueprint_identity`)."""
 
 
 @dataclass
@@ -70,6 +79,8 @@ class ApplyResult:
     moved: list[str] = field(default_factory=list)
     archived: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    identity: list[str] = field(default_factory=list)
+    """Accounts, memberships, consultant assignments and the identity provider written."""
 
     @property
     def changed(self) -> bool:
@@ -81,6 +92,7 @@ class ApplyResult:
             or self.moved
             or self.archived
             or self.restored
+            or self.identity
         )
 
 
@@ -142,6 +154,10 @@ def parse_blueprint(document: dict[str, Any]) -> Blueprint:
     if units and len(roots) != 1:
         raise BlueprintError("exactly one unit without parent (the HQ) is required")
     extra = {k: v for k, v in document.items() if k not in {"tenant", "units"}}
+    try:
+        identity = parse_identity(document, seen)
+    except IdentitySectionError as exc:
+        raise BlueprintError(str(exc)) from exc
     return Blueprint(
         slug=slug,
         name=_text(tenant, "name", "[tenant]"),
@@ -149,6 +165,7 @@ def parse_blueprint(document: dict[str, Any]) -> Blueprint:
         locales=list(dict.fromkeys([default_locale, *locales])),
         units=units,
         extra=extra,
+        identity=identity,
     )
 
 
@@ -204,6 +221,11 @@ async def apply_blueprint(conn: asyncpg.Connection, blueprint: Blueprint) -> App
         result.updated.append("[tenant]")
     async with tenant_transaction(info.ref):
         await _apply_units(blueprint, result)
+    # Identity sections write shared tables: outside the tenant transaction, step by step.
+    try:
+        result.identity = await apply_identity(info, blueprint.identity)
+    except IdentitySectionError as exc:
+        raise BlueprintError(str(exc)) from exc
     return result
 
 

@@ -1,0 +1,1 @@
+"""Browser journeys (a package, so their module names never clash with unit tests)."""
