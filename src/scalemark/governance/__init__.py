@@ -1,0 +1,1 @@
+"""Governance: standards, approval workflows, RACI, operating model, KPIs, setup wizard."""
