@@ -25,6 +25,8 @@ __all__ = [
     "accept_invitation",
     "create_invitation",
     "find_invitation",
+    "get_invitation",
+    "has_open_invitation",
     "list_invitations",
     "revoke_invitation",
 ]
@@ -175,15 +177,40 @@ async def list_invitations(within_paths: list[str] | None = None) -> list[Invita
     return [_view(r) for r in rows]
 
 
-async def revoke_invitation(invitation_id: int) -> None:
-    """Withdraw an open invitation."""
+async def revoke_invitation(invitation_id: int) -> bool:
+    """Withdraw an open invitation (audited); False when it was not open."""
     async with tenant_transaction() as conn:
-        await conn.execute(
-            "UPDATE invitation SET revoked_at = now() WHERE id = $1 AND accepted_at IS NULL",
-            invitation_id,
-        )
+        row = await conn.fetchrow(_SELECT + " WHERE i.id = $1 FOR UPDATE OF i", invitation_id)
+        if row is None or _view(row).state != "open":
+            return False
+        await conn.execute("UPDATE invitation SET revoked_at = now() WHERE id = $1", invitation_id)
+        details = {"email": row["email"], "role": row["role"], "unit": row["unit_name"]}
         await audit.record(
-            "member.invite_revoke", object_type="invitation", object_id=invitation_id
+            "member.invite_revoke",
+            object_type="invitation",
+            object_id=invitation_id,
+            before={**details, "state": "open"},
+            after={**details, "state": "revoked"},
+        )
+    return True
+
+
+async def get_invitation(invitation_id: int) -> InvitationView | None:
+    """One invitation by id (any state)."""
+    async with tenant_transaction() as conn:
+        row = await conn.fetchrow(_SELECT + " WHERE i.id = $1", invitation_id)
+    return _view(row) if row else None
+
+
+async def has_open_invitation(email: str) -> bool:
+    """Someone invited to this tenant who has not accepted yet (they may sign in to do so)."""
+    async with tenant_transaction() as conn:
+        return bool(
+            await conn.fetchval(
+                "SELECT 1 FROM invitation WHERE email = $1 AND accepted_at IS NULL"
+                " AND revoked_at IS NULL AND expires_at > now() LIMIT 1",
+                email.strip().lower(),
+            )
         )
 
 

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from scalemark.db import shared_transaction, tenant_transaction
 from scalemark.db.tenant_context import current_tenant
 from scalemark.i18n import lazy_gettext as _l
-from scalemark.identity.roles import TENANT_ROLES, Grant
+from scalemark.identity import audit
+from scalemark.identity.principal import Principal
+from scalemark.identity.roles import TENANT_ROLES, Grant, Permission, permissions_of
 from scalemark.identity.users import UserError
 
 __all__ = [
     "MemberRow",
     "add_membership",
+    "change_membership",
+    "change_membership_status",
+    "get_membership",
+    "grantable_roles",
     "grants_for",
     "is_assigned_consultant",
     "list_members",
+    "may_manage",
+    "reject_pending_membership",
     "set_membership_status",
     "update_membership",
 ]
@@ -87,7 +96,7 @@ async def update_membership(membership_id: int, *, role: str, unit_id: int) -> N
             raise UserError("unit", _l("Choose an existing unit."))
         clash = await conn.fetchval(
             "SELECT 1 FROM membership WHERE id <> $1 AND (user_id, role, unit_id) ="
-            " (SELECT user_id, $2, $3 FROM membership WHERE id = $1)",
+            " (SELECT user_id, $2::varchar, $3::bigint FROM membership WHERE id = $1)",
             membership_id,
             role,
             unit_id,
@@ -131,30 +140,170 @@ class MemberRow:
     last_login_at: datetime | None
 
 
+_MEMBER_SELECT = (
+    "SELECT m.id, m.user_id, a.email, a.name, m.role, m.unit_id, u.code,"
+    " u.name AS unit_name, u.path, m.status, a.last_login_at FROM membership m"
+    " JOIN unit u ON u.id = m.unit_id JOIN scalemark.user_account a ON a.id = m.user_id"
+)
+
+
+def _member_row(r: Any) -> MemberRow:
+    return MemberRow(
+        id=r["id"],
+        user_id=r["user_id"],
+        email=r["email"],
+        name=r["name"],
+        role=r["role"],
+        unit_id=r["unit_id"],
+        unit_code=r["code"],
+        unit_name=r["unit_name"],
+        unit_path=r["path"],
+        status=r["status"],
+        last_login_at=r["last_login_at"],
+    )
+
+
 async def list_members(within_paths: list[str] | None = None) -> list[MemberRow]:
     """Memberships, optionally only those at units inside the given subtrees."""
     async with tenant_transaction() as conn:
         rows = await conn.fetch(
-            "SELECT m.id, m.user_id, a.email, a.name, m.role, m.unit_id, u.code,"
-            " u.name AS unit_name, u.path, m.status, a.last_login_at FROM membership m"
-            " JOIN unit u ON u.id = m.unit_id JOIN scalemark.user_account a ON a.id = m.user_id"
-            " WHERE $1::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($1::text[]) p"
+            _MEMBER_SELECT
+            + " WHERE $1::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($1::text[]) p"
             " WHERE starts_with(u.path, p)) ORDER BY a.email, u.path",
             within_paths,
         )
-    return [
-        MemberRow(
-            id=r["id"],
-            user_id=r["user_id"],
-            email=r["email"],
-            name=r["name"],
-            role=r["role"],
-            unit_id=r["unit_id"],
-            unit_code=r["code"],
-            unit_name=r["unit_name"],
-            unit_path=r["path"],
-            status=r["status"],
-            last_login_at=r["last_login_at"],
+    return [_member_row(r) for r in rows]
+
+
+async def get_membership(membership_id: int) -> MemberRow | None:
+    """One membership with its person and unit."""
+    async with tenant_transaction() as conn:
+        row = await conn.fetchrow(_MEMBER_SELECT + " WHERE m.id = $1", membership_id)
+    return _member_row(row) if row else None
+
+
+def grantable_roles(principal: Principal, unit_path: str) -> list[str]:
+    """Roles ``principal`` may give (or take away) at the unit with this path.
+
+    They must manage members there, and a role may carry no right they do not hold
+    there themselves: a unit lead can make unit leads, contributors and stakeholders in
+    their subtree, never HQ admins or IT owners.
+    """
+    if not principal.can(Permission.MANAGE_MEMBERS, unit_path):
+        return []
+    held: set[Permission] = set()
+    for grant in principal.grants:
+        if unit_path.startswith(grant.unit_path):
+            held |= permissions_of(grant.role)
+    return [role for role in TENANT_ROLES if permissions_of(role) <= held]
+
+
+def may_manage(principal: Principal, role: str, unit_path: str) -> bool:
+    """May ``principal`` give or change the role ``role`` at this unit."""
+    return role in grantable_roles(principal, unit_path)
+
+
+_LAST_ADMIN = _l(
+    "This is the last active HQ admin of the organisation. Make someone else HQ admin"
+    " at the headquarters first."
+)
+
+
+async def _keep_an_admin(
+    conn: Any, current: MemberRow, *, role: str, unit_id: int, status: str
+) -> None:
+    """Refuse a change that leaves the headquarters without an active HQ admin."""
+    root_id = await conn.fetchval("SELECT id FROM unit WHERE parent_id IS NULL")
+    was_admin = (
+        current.role == "hq_admin" and current.unit_id == root_id and current.status == "active"
+    )
+    stays_admin = role == "hq_admin" and unit_id == root_id and status == "active"
+    if not was_admin or stays_admin:
+        return
+    # Lock every HQ admin membership first: two admins removing each other at once must
+    # not both succeed.
+    await conn.fetch(
+        "SELECT id FROM membership WHERE role = 'hq_admin' AND unit_id = $1 FOR UPDATE", root_id
+    )
+    others = await conn.fetchval(
+        "SELECT count(*) FROM membership WHERE role = 'hq_admin' AND unit_id = $1"
+        " AND status = 'active' AND id <> $2",
+        root_id,
+        current.id,
+    )
+    if not others:
+        raise UserError("status" if status != "active" else "role", _LAST_ADMIN)
+
+
+def _snapshot(row: MemberRow) -> dict[str, object]:
+    return {"email": row.email, "role": row.role, "unit": row.unit_code, "status": row.status}
+
+
+async def change_membership(membership_id: int, *, role: str, unit_id: int) -> MemberRow:
+    """Change role and unit (audited; the last HQ admin stays)."""
+    async with tenant_transaction() as conn:
+        before = await get_membership(membership_id)
+        if before is None:
+            raise UserError("membership", _l("This membership does not exist."))
+        if (before.role, before.unit_id) == (role, unit_id):
+            return before
+        await _keep_an_admin(conn, before, role=role, unit_id=unit_id, status=before.status)
+        await update_membership(membership_id, role=role, unit_id=unit_id)
+        after = await get_membership(membership_id)
+        assert after is not None
+        await audit.record(
+            "member.change",
+            object_type="membership",
+            object_id=membership_id,
+            before=_snapshot(before),
+            after=_snapshot(after),
         )
-        for r in rows
-    ]
+    return after
+
+
+_STATUS_ACTIONS = {
+    ("pending", "active"): "member.approve",
+    ("disabled", "active"): "member.reactivate",
+    ("active", "disabled"): "member.deactivate",
+}
+
+
+async def change_membership_status(membership_id: int, status: str) -> MemberRow:
+    """Approve, deactivate or reactivate (audited; the last HQ admin stays)."""
+    async with tenant_transaction() as conn:
+        before = await get_membership(membership_id)
+        if before is None:
+            raise UserError("membership", _l("This membership does not exist."))
+        action = _STATUS_ACTIONS.get((before.status, status))
+        if action is None:
+            raise UserError("status", _l("This change is not possible in the current state."))
+        await _keep_an_admin(conn, before, role=before.role, unit_id=before.unit_id, status=status)
+        await set_membership_status(membership_id, status)
+        after = await get_membership(membership_id)
+        assert after is not None
+        await audit.record(
+            action,
+            object_type="membership",
+            object_id=membership_id,
+            before=_snapshot(before),
+            after=_snapshot(after),
+        )
+    return after
+
+
+async def reject_pending_membership(membership_id: int) -> MemberRow:
+    """Turn down a membership waiting for approval (it is deleted; audited)."""
+    async with tenant_transaction() as conn:
+        before = await get_membership(membership_id)
+        if before is None or before.status != "pending":
+            raise UserError("status", _l("This change is not possible in the current state."))
+        await conn.execute(
+            "DELETE FROM membership WHERE id = $1 AND status = 'pending'", membership_id
+        )
+        await audit.record(
+            "member.reject",
+            object_type="membership",
+            object_id=membership_id,
+            before=_snapshot(before),
+        )
+    return before

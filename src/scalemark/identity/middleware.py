@@ -17,6 +17,8 @@ from scalemark.identity.users import get_user
 
 __all__ = ["AuthenticationMiddleware"]
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
@@ -40,6 +42,9 @@ async def _principal_for(scope: Scope) -> Principal | None:
             return None
         user_id = await resolve_token(authorization[7:].strip(), tenant.slug)
         via = "token"
+    elif scope["path"].startswith("/api/") and scope.get("method") not in _SAFE_METHODS:
+        # CSRF checks skip /api/: changes there need a bearer token, never the cookie.
+        return None
     else:
         session = scope.get("session")
         if isinstance(session, dict):

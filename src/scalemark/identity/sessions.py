@@ -12,7 +12,7 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.types import Message, ScopeSession
+from litestar.types import Empty, Message, ScopeSession
 
 __all__ = [
     "SESSION_COOKIE",
@@ -39,14 +39,31 @@ class RotatingSessionBackend(ServerSideSessionBackend):
             return new_id
         return super().get_session_id(connection)
 
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        """The cookie's session; an id the store does not know is never adopted."""
+        session_id = connection.cookies.get(self.config.key)
+        if session_id and session_id != "null":
+            store = self.config.get_store_from_app(connection.scope["app"])
+            data = await self.get(session_id, store=store)
+            if data is not None:
+                return self.deserialize_data(data)
+            # Expired, or chosen by someone else: a later write gets a fresh id.
+            connection.scope.setdefault("state", {})[_NEW_ID] = self.generate_session_id()  # type: ignore[typeddict-item]
+        return {}
+
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
     ) -> None:
-        """Drop the pre-login session before writing the new one."""
+        """Drop the pre-login session before writing the new one; store no empty sessions."""
         old_id = connection.scope.get("state", {}).get(_OLD_ID)
         if isinstance(old_id, str):
             store = self.config.get_store_from_app(connection.scope["app"])
             await self.delete(old_id, store=store)
+        if scope_session is Empty or not scope_session:
+            cookie = connection.cookies.get(self.config.key)
+            if cookie and cookie != "null":
+                await super().store_in_message(Empty, message, connection)
+            return
         await super().store_in_message(scope_session, message, connection)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from scalemark.db import shared_transaction
 
@@ -13,6 +14,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "TokenInfo",
     "create_token",
+    "get_token",
     "list_tokens",
     "resolve_token",
     "revoke_token",
@@ -71,30 +73,44 @@ async def resolve_token(secret: str, tenant_slug: str) -> int | None:
     return int(user_id) if user_id is not None else None
 
 
+_TOKEN_SELECT = (
+    "SELECT k.id, k.user_id, u.email, k.name, k.prefix, k.created_at, k.last_used_at,"
+    " k.revoked_at FROM scalemark.api_token k JOIN scalemark.user_account u ON u.id = k.user_id"
+)
+
+
+def _info(r: Any) -> TokenInfo:
+    return TokenInfo(
+        id=r["id"],
+        user_id=r["user_id"],
+        email=r["email"],
+        name=r["name"],
+        prefix=r["prefix"],
+        created_at=r["created_at"],
+        last_used_at=r["last_used_at"],
+        revoked=r["revoked_at"] is not None,
+    )
+
+
 async def list_tokens(tenant_id: int, user_id: int | None = None) -> list[TokenInfo]:
     """Tokens of a tenant (optionally one user's), newest first."""
     async with shared_transaction() as conn:
         rows = await conn.fetch(
-            "SELECT k.id, k.user_id, u.email, k.name, k.prefix, k.created_at, k.last_used_at,"
-            " k.revoked_at FROM scalemark.api_token k JOIN scalemark.user_account u"
-            " ON u.id = k.user_id WHERE k.tenant_id = $1 AND ($2::bigint IS NULL OR k.user_id = $2)"
+            _TOKEN_SELECT + " WHERE k.tenant_id = $1 AND ($2::bigint IS NULL OR k.user_id = $2)"
             " ORDER BY k.id DESC",
             tenant_id,
             user_id,
         )
-    return [
-        TokenInfo(
-            id=r["id"],
-            user_id=r["user_id"],
-            email=r["email"],
-            name=r["name"],
-            prefix=r["prefix"],
-            created_at=r["created_at"],
-            last_used_at=r["last_used_at"],
-            revoked=r["revoked_at"] is not None,
+    return [_info(r) for r in rows]
+
+
+async def get_token(tenant_id: int, token_id: int) -> TokenInfo | None:
+    """One token of this tenant (never the secret)."""
+    async with shared_transaction() as conn:
+        row = await conn.fetchrow(
+            _TOKEN_SELECT + " WHERE k.id = $1 AND k.tenant_id = $2", token_id, tenant_id
         )
-        for r in rows
-    ]
+    return _info(row) if row else None
 
 
 async def revoke_token(tenant_id: int, token_id: int, user_id: int | None = None) -> bool:

@@ -65,7 +65,7 @@ async def send_mail(message: MailMessage, *, tenant_id: int | None = None) -> st
         await conn.execute(
             "INSERT INTO scalemark.mail_outbox (tenant_id, recipient, subject, body_text, status,"
             " error, sent_at) VALUES ($1, $2, $3, $4, $5, $6,"
-            " CASE WHEN $5 = 'sent' THEN now() END)",
+            " CASE WHEN $5::varchar = 'sent' THEN now() END)",
             tenant_id,
             message.to,
             message.subject,
