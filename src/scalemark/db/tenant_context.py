@@ -91,7 +91,7 @@ async def tenant_transaction(tenant: TenantRef | None = None) -> AsyncIterator[A
         async with engine.transaction() as tx:
             yield tx.connection
         return
-    async with engine.transaction(allow_nested=False) as tx:
+    async with _owned_transaction(engine) as tx:
         # set_config(..., true) is transaction-local: nothing leaks into the pooled
         # connection after commit or rollback.
         await tx.connection.execute(
@@ -108,11 +108,37 @@ async def tenant_transaction(tenant: TenantRef | None = None) -> AsyncIterator[A
 
 
 @asynccontextmanager
+async def _owned_transaction(engine: Any) -> AsyncIterator[Any]:
+    """Piccolo's transaction, made safe when COMMIT itself fails.
+
+    Piccolo releases the pooled connection only after a successful commit or rollback; a
+    failing COMMIT (a deferred constraint, a lost connection) would leak the connection and
+    leave its context variable set. Here the connection always goes back to the pool.
+    """
+    tx = engine.transaction(allow_nested=False)
+    await tx.__aenter__()
+    try:
+        yield tx
+    except BaseException as exc:
+        await tx.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    try:
+        await tx.__aexit__(None, None, None)
+    except BaseException:
+        if engine.pool is not None:
+            await engine.pool.release(tx.connection)
+        else:
+            await tx.connection.close()
+        engine.current_transaction.reset(tx.context)
+        raise
+
+
+@asynccontextmanager
 async def shared_transaction() -> AsyncIterator[Any]:
     """A transaction for shared tables only (schema-qualified, no tenant schema)."""
     if _active.get() is not None:
         async with get_engine().transaction() as tx:
             yield tx.connection
         return
-    async with get_engine().transaction(allow_nested=False) as tx:
+    async with _owned_transaction(get_engine()) as tx:
         yield tx.connection
