@@ -23,7 +23,7 @@ from scalemark.identity.roles import ROLE_LABELS, Permission
 from scalemark.org import service as org_service
 from scalemark.web.htmx import page_or_partial
 
-__all__ = ["PAGE_SIZE", "AuditLine", "audit_log", "describe"]
+__all__ = ["PAGE_SIZE", "AuditLine", "action_label", "audit_log", "describe"]
 
 PAGE_SIZE = 50
 
@@ -44,6 +44,18 @@ ACTION_LABELS: dict[str, Any] = {
     "token.create": _l("API token created"),
     "token.revoke": _l("API token revoked"),
     "user.preferences": _l("Personal settings changed"),
+    "unit.create": _l("Unit added"),
+    "unit.update": _l("Unit changed"),
+    "unit.move": _l("Unit moved"),
+    "unit.archive": _l("Unit archived"),
+    "unit.restore": _l("Unit restored"),
+    "governance.publish": _l("Governance published"),
+    "kpi.create": _l("KPI defined"),
+    "kpi.update": _l("KPI changed"),
+    "kpi_target.set": _l("KPI target set"),
+    "kpi_target.clear": _l("KPI target removed"),
+    "rollout.move": _l("Rollout stage changed"),
+    "rollout.gates": _l("Rollout gates changed"),
 }
 """Known actions in words; others show their code."""
 
@@ -52,8 +64,23 @@ ACTION_PREFIXES: dict[str, Any] = {
     "member.": _l("Members and invitations"),
     "token.": _l("API tokens"),
     "user.": _l("Personal settings"),
+    "unit.": _l("Units"),
+    "governance.": _l("Governance"),
+    "kpi": _l("KPIs"),
+    "rollout.": _l("Rollout"),
+    "sso.": _l("Sign-in settings"),
 }
 """Suggestions for the action filter."""
+
+def action_label(action: str) -> str:
+    """The action in words, or its area and code when it has no words of its own."""
+    if action in ACTION_LABELS:
+        return str(ACTION_LABELS[action])
+    for prefix, area in ACTION_PREFIXES.items():
+        if action.startswith(prefix):
+            return f"{area}: {action}"
+    return action
+
 
 FIELD_LABELS: dict[str, Any] = {
     "email": _l("E-mail"),
@@ -137,7 +164,7 @@ async def audit_log(
         before_id=before_id,
     )
     lines = [
-        AuditLine(e, str(ACTION_LABELS.get(e.action, e.action)), describe(e.before, e.after))
+        AuditLine(e, action_label(e.action), describe(e.before, e.after))
         for e in entries[:PAGE_SIZE]
     ]
     older = lines[-1].entry.id if len(entries) > PAGE_SIZE else None
