@@ -210,6 +210,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start the server in its own session, output to ``log_path`` (returns at once)."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 @dataclass
 class Server:
     port: int
@@ -243,16 +257,7 @@ async def start_server(app: str, timeout_s: float = 30.0) -> Server:
         "--log-level",
         "warning",
     ]
-    with Path(name).open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn(command, env, Path(name))
     server = Server(port=port, process=process, log_path=Path(name))
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from litestar import Litestar
@@ -16,6 +17,15 @@ from litestar.template.config import TemplateConfig
 
 from scalemark import PROJECT_ROOT
 from scalemark.api.v1 import api_v1_router
+from scalemark.governance.api import governance_api_router
+from scalemark.governance.kpi_api import kpi_api_router
+from scalemark.governance.kpi_routes import KpiPages
+from scalemark.governance.operating_model_routes import OperatingModelPages
+from scalemark.governance.raci_routes import RaciPages
+from scalemark.governance.standard_routes import StandardPages
+from scalemark.governance.wizard_routes import SetupNavMiddleware, SetupPages
+from scalemark.governance.workflow_routes import WorkflowPages
+from scalemark.governance.workspace_routes import GovernanceWorkspacePages
 from scalemark.identity.audit_routes import audit_log
 from scalemark.identity.invitation_routes import InvitationPages
 from scalemark.identity.member_routes import MemberPages
@@ -30,7 +40,9 @@ from scalemark.identity.sso_routes import (
     TenantSsoPages,
 )
 from scalemark.identity.token_routes import TokenPages
+from scalemark.org.editor_routes import UnitEditorPages
 from scalemark.org.routes import UnitPages
+from scalemark.rollout.routes import RolloutPages
 from scalemark.settings import get_settings
 from scalemark.tenancy.console_routes import ConsolePages
 from scalemark.web.errors import exception_handlers
@@ -55,6 +67,9 @@ def create_litestar() -> Litestar:
         route_handlers=[
             home,
             UnitPages,
+            UnitEditorPages,
+            SetupPages,
+            RolloutPages,
             AuthPages,
             AccountPages,
             ConsolePages,
@@ -69,6 +84,14 @@ def create_litestar() -> Litestar:
             SsoSettingsPages,
             audit_log,
             api_v1_router,
+            KpiPages,
+            kpi_api_router,
+            GovernanceWorkspacePages,
+            StandardPages,
+            WorkflowPages,
+            RaciPages,
+            OperatingModelPages,
+            governance_api_router,
             switch_locale,
             healthz,
             create_static_files_router(
@@ -80,7 +103,12 @@ def create_litestar() -> Litestar:
         ],
         lifespan=[lifespan],
         stores={"sessions": session_store},
-        middleware=[sessions.middleware, LocaleMiddleware(), AuthenticationMiddleware()],
+        middleware=[
+            sessions.middleware,
+            LocaleMiddleware(),
+            AuthenticationMiddleware(),
+            SetupNavMiddleware(),
+        ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="sm_csrf",
@@ -112,4 +140,11 @@ def create_litestar() -> Litestar:
 def create_app() -> HostTenantApp:
     """The ASGI application: Litestar behind the host → tenant resolver."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return HostTenantApp(create_litestar())
+    app = HostTenantApp(create_litestar())
+    # Move everything loaded so far (modules, routes, plugins) out of the collector's
+    # sight: full collections then scan only what requests allocate, which keeps GC
+    # pauses out of page latency (bench/governance_pages.py, 500 units: p95 of
+    # /units/manage 101 → 37 ms).
+    gc.collect()
+    gc.freeze()
+    return app

@@ -9,7 +9,8 @@ from litestar.response import Template
 from scalemark.db.tenant_context import current_tenant
 from scalemark.identity.guards import member_required
 from scalemark.org import service
-from scalemark.org.rules import UNIT_KINDS, kind_count_label
+from scalemark.org.editor import kind_labels
+from scalemark.org.rules import kind_count_label
 from scalemark.web.htmx import page_or_partial
 
 __all__ = ["UnitPages", "tenant_home"]
@@ -26,7 +27,7 @@ async def tenant_home(request: Request) -> Template:
             "tenant": current_tenant(),
             "root": root,
             "children": children,
-            "kinds": UNIT_KINDS,
+            "kinds": await kind_labels(),
             "counts": counts,
             "kind_label": kind_count_label,
         },
@@ -55,7 +56,7 @@ class UnitPages(Controller):
             context={
                 "tenant": current_tenant(),
                 "units": await service.whole_tree(),
-                "kinds": UNIT_KINDS,
+                "kinds": await kind_labels(),
             },
         )
 
@@ -73,6 +74,6 @@ class UnitPages(Controller):
                 "tenant": current_tenant(),
                 "unit": unit,
                 "children": await service.children_of(unit_id),
-                "kinds": UNIT_KINDS,
+                "kinds": await kind_labels(),
             },
         )

@@ -33,6 +33,7 @@ UNIT_KINDS: dict[str, object] = {
 }
 """Unit kinds and their labels, in tree order."""
 
+
 def kind_count_label(kind: str, count: int) -> str:
     """``3 Regions`` in the current language (each kind spelled out for the catalogs)."""
     labels = {

@@ -1,0 +1,1 @@
+"""Server-side SVG charts, the same in pages and PDFs."""
