@@ -72,6 +72,7 @@ ACTION_PREFIXES: dict[str, Any] = {
 }
 """Suggestions for the action filter."""
 
+
 def action_label(action: str) -> str:
     """The action in words, or its area and code when it has no words of its own."""
     if action in ACTION_LABELS:
