@@ -13,7 +13,12 @@ class LoginThrottle:
     """Counts failures per e-mail and per client address in fixed windows."""
 
     def __init__(
-        self, redis: Redis, *, max_failures: int = 5, ip_max_failures: int = 30, window_s: int = 900
+        self,
+        redis: Redis,
+        *,
+        max_failures: int = 5,
+        ip_max_failures: int = 100,
+        window_s: int = 900,
     ) -> None:
         self.redis = redis
         self.max_failures = max_failures
