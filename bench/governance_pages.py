@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
 import random
 import re
@@ -39,7 +38,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from _common import ensure_database, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
@@ -78,32 +78,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.requests < 1 or args.warmup < 0:
         parser.error("--requests must be at least 1 and --warmup not negative")
     return args
-
-
-async def ensure_database(url: str) -> None:
-    """Create the database named in ``url`` unless it exists (via the ``postgres`` db)."""
-    import asyncpg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name:
-        raise SystemExit(f"no database name in {url!r}")
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute('CREATE DATABASE "' + name.replace('"', '""') + '"')
-    finally:
-        await admin.close()
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of ``values`` (not empty)."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
-    return ordered[rank - 1]
-
-
-# --------------------------------------------------------------------------- tenant
 
 
 def unit_plan() -> list[tuple[str, str, str, str | None]]:

@@ -36,7 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from _common import ensure_database
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
 SLUG_PREFIX = "bench-"
@@ -67,22 +68,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.tenants < 1 or args.repeat < 1 or min(args.concurrency) < 1:
         parser.error("--tenants, --repeat and --concurrency must be at least 1")
     return args
-
-
-async def ensure_database(url: str) -> None:
-    """Create the database named in ``url`` unless it exists (via the ``postgres`` db)."""
-    import asyncpg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name:
-        raise SystemExit(f"no database name in {url!r}")
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute('CREATE DATABASE "' + name.replace('"', '""') + '"')
-    finally:
-        await admin.close()
 
 
 def bench_slug(n: int) -> str:

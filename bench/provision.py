@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import statistics
 import sys
 import time
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from _common import ensure_database, percentile
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
 SLUG_PREFIX = "bprov-"
@@ -38,29 +39,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.tenants < 1:
         parser.error("--tenants must be at least 1")
     return args
-
-
-async def ensure_database(url: str) -> None:
-    """Create the database named in ``url`` unless it exists (via the ``postgres`` db)."""
-    import asyncpg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if not name:
-        raise SystemExit(f"no database name in {url!r}")
-    admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await admin.execute('CREATE DATABASE "' + name.replace('"', '""') + '"')
-    finally:
-        await admin.close()
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of ``values`` (not empty)."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
-    return ordered[rank - 1]
 
 
 async def run(args: argparse.Namespace) -> dict:
