@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import signal
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["ensure_database", "percentile"]
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root: servers start there."""
+
+__all__ = ["ROOT", "Server", "ensure_database", "free_port", "percentile", "spawn", "stop_server"]
 
 
 async def ensure_database(url: str) -> None:
@@ -29,3 +38,48 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
     return ordered[rank - 1]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start the server in its own session, output to ``log_path``."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@dataclass
+class Server:
+    """A web server process started by a bench."""
+
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+async def stop_server(server: Server) -> None:
+    """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(server.process.wait, 10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            await asyncio.to_thread(server.process.wait, 10)

@@ -29,17 +29,14 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import ensure_database, percentile
+from _common import Server, ensure_database, free_port, percentile, spawn, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
@@ -178,37 +175,6 @@ async def _maybe_rows(tx, table: str, sql: str) -> int:  # type: ignore[no-untyp
 # --------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start the server in its own session, output to ``log_path`` (returns at once)."""
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-
 async def start_server(app: str, timeout_s: float = 30.0) -> Server:
     import httpx
 
@@ -250,16 +216,6 @@ async def start_server(app: str, timeout_s: float = 30.0) -> Server:
                 await stop_server(server)
                 raise SystemExit(f"server not healthy after {timeout_s:.0f} s")
             await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
-
-
-async def stop_server(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(server.process.wait, 10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            await asyncio.to_thread(server.process.wait, 10)
 
 
 async def sign_in(server: Server) -> str:

@@ -28,10 +28,7 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _common import ensure_database, percentile
+from _common import Server, ensure_database, free_port, percentile, spawn, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
@@ -135,12 +132,6 @@ async def provision(conn, index: int, width: int) -> Tree:  # type: ignore[no-un
 # --------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def process_tcp_ports(pid: int) -> set[int]:
     """Local ports of a process's TCP sockets (Linux ``/proc``; empty elsewhere)."""
     inodes: set[str] = set()
@@ -165,31 +156,6 @@ def process_tcp_ports(pid: int) -> set[int]:
             if len(fields) > 9 and fields[9] in inodes:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
-
-
-def spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start the server in its own session, output to ``log_path``."""
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-@dataclass
-class Server:
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
 
 
 async def start_server(pool_max: int, timeout_s: float = 30.0) -> Server:
@@ -238,16 +204,6 @@ async def start_server(pool_max: int, timeout_s: float = 30.0) -> Server:
                     f"server not healthy after {timeout_s:.0f} s:\n{server.log_tail()}"
                 )
             await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
-
-
-async def stop_server(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(server.process.wait, 10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            await asyncio.to_thread(server.process.wait, 10)
 
 
 async def sign_in(server: Server, tree: Tree) -> None:
