@@ -16,7 +16,8 @@ from scalemark.governance import operating_model
 from scalemark.governance.operating_model import ModelItem, ModelItemData
 from scalemark.governance.route_support import (
     central_scope,
-    published_snapshot,
+    draft_or_published,
+    flash_message,
     read_form,
     render,
     render_form,
@@ -109,15 +110,11 @@ class OperatingModelPages(Controller):
     async def list_page(self, request: Request[Any, Any, Any]) -> Template:
         """The three parts of the operating model and the form for a new item."""
         scope = await scope_of(request)
-        latest = None
-        items: list[Any]
-        if scope.central:
-            items = list(await operating_model.list_items())
-        else:
-            latest, snapshot = await published_snapshot()
-            items = snapshot.get("operating_model") or []
+        latest, items = await draft_or_published(
+            scope, operating_model.list_items, "operating_model"
+        )
         message = {"saved": _("The item is saved."), "archived": _("The item is archived.")}
-        flash = next((text for key, text in message.items() if request.query_params.get(key)), None)
+        flash = flash_message(request, message)
         return render(
             request,
             "governance/operating_model.html",

@@ -17,7 +17,8 @@ from scalemark.governance import raci
 from scalemark.governance.raci import ActivityData, RaciActivity
 from scalemark.governance.route_support import (
     central_scope,
-    published_snapshot,
+    draft_or_published,
+    flash_message,
     read_form,
     render,
     render_form,
@@ -90,15 +91,9 @@ class RaciPages(Controller):
     async def list_page(self, request: Request[Any, Any, Any]) -> Template:
         """The matrix (draft for HQ, published for unit leads) and the form for a new row."""
         scope = await scope_of(request)
-        latest = None
-        rows: list[Any]
-        if scope.central:
-            rows = await raci.list_activities()
-        else:
-            latest, snapshot = await published_snapshot()
-            rows = snapshot.get("raci") or []
+        latest, rows = await draft_or_published(scope, raci.list_activities, "raci")
         message = {"saved": _("The activity is saved."), "archived": _("The activity is archived.")}
-        flash = next((text for key, text in message.items() if request.query_params.get(key)), None)
+        flash = flash_message(request, message)
         return render(
             request,
             "governance/raci.html",

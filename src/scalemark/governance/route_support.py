@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import MediaType, Request
@@ -29,6 +30,8 @@ from scalemark.web.htmx import is_partial_request
 
 __all__ = [
     "central_scope",
+    "draft_or_published",
+    "flash_message",
     "labels",
     "parse_id",
     "published_snapshot",
@@ -128,3 +131,18 @@ async def published_snapshot() -> tuple[publishing.Version | None, dict[str, Any
     """The latest version and its snapshot (empty before the first publication)."""
     latest = await publishing.latest_version()
     return latest, latest.snapshot if latest else publishing.empty_snapshot()
+
+
+async def draft_or_published(
+    scope: GovernanceScope, load_draft: Callable[[], Awaitable[Any]], part: str
+) -> tuple[publishing.Version | None, list[Any]]:
+    """HQ works on the drafts; everyone else reads ``part`` of the latest published version."""
+    if scope.central:
+        return None, list(await load_draft())
+    latest, snapshot = await published_snapshot()
+    return latest, snapshot.get(part) or []
+
+
+def flash_message(request: Request[Any, Any, Any], messages: dict[str, str]) -> str | None:
+    """The confirmation named by a query flag such as ``?saved=1``."""
+    return next((text for key, text in messages.items() if request.query_params.get(key)), None)

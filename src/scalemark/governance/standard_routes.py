@@ -16,6 +16,7 @@ from litestar.response import Template
 
 from scalemark.governance import standards
 from scalemark.governance.route_support import (
+    flash_message,
     parse_id,
     published_snapshot,
     read_form,
@@ -127,7 +128,7 @@ async def _page(
         latest, snapshot = await published_snapshot()
         fixed = _inherited(scope, snapshot)
     message = {"saved": _("The standard is saved."), "archived": _("The standard is archived.")}
-    flash = next((text for key, text in message.items() if request.query_params.get(key)), None)
+    flash = flash_message(request, message)
     return render(
         request,
         "governance/standards.html",

@@ -17,7 +17,8 @@ from litestar.response import Template
 from scalemark.governance import workflows
 from scalemark.governance.route_support import (
     central_scope,
-    published_snapshot,
+    draft_or_published,
+    flash_message,
     read_form,
     render,
     render_form,
@@ -110,15 +111,9 @@ class WorkflowPages(Controller):
     async def list_page(self, request: Request[Any, Any, Any]) -> Template:
         """The workflows (drafts for HQ, the published ones for unit leads)."""
         scope = await scope_of(request)
-        latest = None
-        items: list[Any]
-        if scope.central:
-            items = await workflows.list_workflows()
-        else:
-            latest, snapshot = await published_snapshot()
-            items = snapshot.get("workflows") or []
+        latest, items = await draft_or_published(scope, workflows.list_workflows, "workflows")
         message = {"saved": _("The workflow is saved."), "archived": _("The workflow is archived.")}
-        flash = next((text for key, text in message.items() if request.query_params.get(key)), None)
+        flash = flash_message(request, message)
         return render(
             request,
             "governance/workflows.html",
