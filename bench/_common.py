@@ -14,7 +14,16 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root: servers start there."""
 
-__all__ = ["ROOT", "Server", "ensure_database", "free_port", "percentile", "spawn", "stop_server"]
+__all__ = [
+    "ROOT",
+    "Server",
+    "ensure_database",
+    "free_port",
+    "percentile",
+    "spawn",
+    "start_server",
+    "stop_server",
+]
 
 
 async def ensure_database(url: str) -> None:
@@ -83,3 +92,61 @@ async def stop_server(server: Server) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             await asyncio.to_thread(server.process.wait, 10)
+
+
+async def start_server(
+    extra_env: dict[str, str] | None = None,
+    *,
+    app: str = "scalemark.app:create_app",
+    timeout_s: float = 30.0,
+) -> Server:
+    """Start uvicorn on a free port and wait (bounded) until ``/healthz`` answers 200."""
+    import os
+    import sys
+    import tempfile
+    import time
+
+    import httpx
+
+    port = free_port()
+    env = {**os.environ, **(extra_env or {}), "PYTHONUNBUFFERED": "1"}
+    fd, name = tempfile.mkstemp(prefix=f"scalemark-bench-{port}-", suffix=".log")
+    os.close(fd)
+    venv = ROOT / ".venv" / "bin" / "python"
+    command = [
+        str(venv if venv.exists() else sys.executable),
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    process = spawn(command, env, Path(name))
+    server = Server(port=port, process=process, log_path=Path(name))
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"host": f"localhost:{port}"},
+        trust_env=False,
+        timeout=5,
+    ) as client:
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"server exited ({process.returncode}):\n{server.log_tail()}")
+            try:
+                if (await client.get("/healthz")).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                await stop_server(server)
+                raise SystemExit(
+                    f"server not healthy after {timeout_s:.0f} s:\n{server.log_tail()}"
+                )
+            await asyncio.sleep(0.1)  # poll interval, bounded by the deadline

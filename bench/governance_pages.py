@@ -31,12 +31,11 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import Server, ensure_database, free_port, percentile, spawn, stop_server
+from _common import Server, ensure_database, percentile, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
@@ -173,49 +172,6 @@ async def _maybe_rows(tx, table: str, sql: str) -> int:  # type: ignore[no-untyp
 
 
 # --------------------------------------------------------------------------- server
-
-
-async def start_server(app: str, timeout_s: float = 30.0) -> Server:
-    import httpx
-
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    fd, name = tempfile.mkstemp(prefix=f"scalemark-bench-gov-{port}-", suffix=".log")
-    os.close(fd)
-    venv = ROOT / ".venv" / "bin" / "python"
-    command = [
-        str(venv if venv.exists() else sys.executable),
-        "-m",
-        "uvicorn",
-        app,
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    process = spawn(command, env, Path(name))
-    server = Server(port=port, process=process, log_path=Path(name))
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"host": f"localhost:{port}"},
-        trust_env=False,
-        timeout=5,
-    ) as client:
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"server exited ({process.returncode}):\n{server.log_tail()}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/healthz")).status_code == 200:
-                    return server
-            if time.monotonic() > deadline:
-                await stop_server(server)
-                raise SystemExit(f"server not healthy after {timeout_s:.0f} s")
-            await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
 
 
 async def sign_in(server: Server) -> str:
@@ -365,7 +321,7 @@ async def run(args: argparse.Namespace) -> dict:
             f"provisioned {SLUG}: {counts['units']} units, {counts['standards']} standards,"
             f" {counts['kpis']} KPIs in {time.perf_counter() - started:.1f} s"
         )
-        server = await start_server(args.app)
+        server = await start_server(app=args.app)
         session = await sign_in(server)
         for path in PAGES + OPTIONAL_PAGES:
             results.append(await measure(server, session, path, args.requests, args.warmup))

@@ -30,14 +30,13 @@ import random
 import re
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _common import Server, ensure_database, free_port, percentile, spawn, stop_server
+from _common import Server, ensure_database, percentile, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
@@ -156,54 +155,6 @@ def process_tcp_ports(pid: int) -> set[int]:
             if len(fields) > 9 and fields[9] in inodes:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
-
-
-async def start_server(pool_max: int, timeout_s: float = 30.0) -> Server:
-    import httpx
-
-    port = free_port()
-    env = {**os.environ, "DB_POOL_MAX": str(pool_max), "DB_POOL_MIN": "1"}
-    env["PYTHONUNBUFFERED"] = "1"
-    fd, name = tempfile.mkstemp(prefix=f"scalemark-bench-{port}-", suffix=".log")
-    os.close(fd)
-    venv = ROOT / ".venv" / "bin" / "python"
-    command = [
-        str(venv if venv.exists() else sys.executable),
-        "-m",
-        "uvicorn",
-        "scalemark.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    process = spawn(command, env, Path(name))
-    server = Server(port=port, process=process, log_path=Path(name))
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"host": f"localhost:{port}"},
-        trust_env=False,
-        timeout=5,
-    ) as client:
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"server exited ({process.returncode}):\n{server.log_tail()}")
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                await stop_server(server)
-                raise SystemExit(
-                    f"server not healthy after {timeout_s:.0f} s:\n{server.log_tail()}"
-                )
-            await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
 
 
 async def sign_in(server: Server, tree: Tree) -> None:
@@ -427,7 +378,7 @@ async def run(args: argparse.Namespace) -> dict:
             trees = [await provision(conn, i, width) for i in range(args.tenants)]
         print(f"provisioned {len(trees)} tenants in {time.perf_counter() - started:.2f} s")
 
-        server = await start_server(args.pool_max)
+        server = await start_server({"DB_POOL_MAX": str(args.pool_max), "DB_POOL_MIN": "1"})
         for tree in trees:
             await sign_in(server, tree)
         rng = random.Random(args.seed)
