@@ -294,6 +294,57 @@ def tokens_create(tenant_slug: str, email: str, name: str) -> None:
     click.echo(secret)
 
 
+@main.group()
+def frameworks() -> None:
+    """Check and list assessment frameworks."""
+
+
+@frameworks.command("check")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def frameworks_check(files: tuple[Path, ...]) -> None:
+    """Validate framework files; print every mistake with its line and field."""
+    from scalemark.assessment.framework_loader import FrameworkError, load_file
+
+    failed = False
+    for path in files:
+        try:
+            framework = load_file(path)
+        except FrameworkError as exc:
+            failed = True
+            for issue in exc.issues:
+                click.echo(str(issue))
+            continue
+        questions = sum(1 for _ in framework.questions())
+        click.echo(
+            f"OK {framework.key} v{framework.version}: "
+            f"{len(framework.dimensions)} dimensions, {questions} questions"
+        )
+    if failed:
+        sys.exit(1)
+
+
+@frameworks.command("list")
+def frameworks_list() -> None:
+    """List the built-in frameworks."""
+    from scalemark.assessment.framework_loader import FrameworkError
+    from scalemark.assessment.registry import builtin_frameworks
+
+    try:
+        builtins = builtin_frameworks()
+    except FrameworkError as exc:
+        click.echo(str(exc))
+        sys.exit(1)
+    for framework in builtins:
+        questions = sum(1 for _ in framework.questions())
+        click.echo(
+            f"{framework.key} v{framework.version}  {framework.title.get(framework.languages[0])}"
+            f"  ({len(framework.dimensions)} dimensions, {questions} questions,"
+            f" {', '.join(framework.languages)})"
+        )
+
+
 @main.command()
 @click.option("--port", type=int, default=None)
 def dev(port: int | None) -> None:
