@@ -1,0 +1,1 @@
+"""Tests of the server-side SVG charts (pure functions: no database, no server)."""
