@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from scalemark import PROJECT_ROOT
 
@@ -47,6 +48,7 @@ async def _prepare(blueprint: Path) -> tuple[str, list[tuple[str | None, str, st
         assert engine_pool is not None
         async with engine_pool.acquire() as conn:
             await apply_blueprint(conn, demo)
+        await _seed_assessments(demo)
         await ensure_platform_account(
             admin_email,
             name="Platform Admin",
@@ -62,6 +64,22 @@ async def _prepare(blueprint: Path) -> tuple[str, list[tuple[str | None, str, st
     for what, email, password in demo.identity.demo_logins():
         logins.append((None if what == "consultant" else demo.slug, what, email, password))
     return demo.slug, logins
+
+
+async def _seed_assessments(demo: Any) -> None:
+    """Sample assessment cycles, so the demo shows results from the start."""
+    from scalemark.assessment.demo import seed_demo_assessments
+    from scalemark.tenancy.registry import get_tenant
+
+    info = await get_tenant(demo.slug)
+    if info is None:
+        return
+    answering = {
+        user.unit: user.email
+        for user in demo.identity.users
+        if user.unit and user.role in ("unit_lead", "contributor")
+    }
+    await seed_demo_assessments(info.ref, answering)
 
 
 def _login_lines(logins: list[tuple[str | None, str, str, str]], base: str, port: int) -> str:

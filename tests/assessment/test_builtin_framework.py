@@ -23,8 +23,9 @@ FRAMEWORK_FILE = (
 )
 LANGUAGES = ("en", "de", "fr", "es", "it")
 
-SAME_IN_EVERY_LANGUAGE = {"Ad hoc"}
-"""English texts that may stay unchanged in a translation (loanwords used as is)."""
+SAME_IN_EVERY_LANGUAGE = {"Ad hoc", "Standardisation"}
+"""English texts that may stay unchanged in a translation (loanwords, or the same word
+in French)."""
 
 PLACEHOLDERS = ("TODO", "TBD", "FIXME", "XXX")
 """Marks of an unfinished translation (case-sensitive: Spanish "todo" is a word)."""

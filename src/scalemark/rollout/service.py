@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from scalemark.assessment import results
 from scalemark.db import tenant_transaction
 from scalemark.i18n import lazy_gettext as _l
 from scalemark.identity import audit
@@ -180,12 +181,34 @@ async def replace_gates(criteria: Sequence[GateCriterion]) -> list[GateCriterion
 
 
 async def unit_facts(unit_ids: Iterable[int]) -> dict[int, UnitFacts]:
-    """Assessment maturity and adoption per unit, for gate checks.
+    """Assessment maturity (and, once measured, adoption) per unit, for gate checks.
 
-    Neither exists yet (assessments and adoption metrics come with later features), so
-    every unit has no data: data criteria then need a manual sign-off with a note.
+    Maturity is the unit's overall score in the most recently closed assessment that
+    scored it: the validated score where the consultant validated, else self-assessed.
+    Adoption metrics do not exist yet, so adoption criteria still need a sign-off.
     """
-    return {unit_id: UnitFacts() for unit_id in unit_ids}
+    wanted = list(dict.fromkeys(unit_ids))
+    async with tenant_transaction() as conn:
+        stale = await conn.fetch(
+            "SELECT DISTINCT au.assessment_id FROM assessment_unit au"
+            " JOIN assessment a ON a.id = au.assessment_id"
+            " WHERE a.status = 'closed' AND au.scores_stale AND au.unit_id = ANY($1::bigint[])",
+            wanted,
+        )
+        for row in stale:
+            await results.refresh_scores(row["assessment_id"])
+        rows = await conn.fetch(
+            "SELECT DISTINCT ON (s.unit_id) s.unit_id,"
+            " coalesce(s.validated_score, s.self_score) AS maturity"
+            " FROM assessment_score s JOIN assessment a ON a.id = s.assessment_id"
+            " WHERE a.status = 'closed' AND s.dimension_key = ''"
+            " AND s.unit_id = ANY($1::bigint[])"
+            " AND coalesce(s.validated_score, s.self_score) IS NOT NULL"
+            " ORDER BY s.unit_id, a.closed_at DESC, a.id DESC",
+            wanted,
+        )
+    maturity = {r["unit_id"]: float(r["maturity"]) for r in rows}
+    return {unit_id: UnitFacts(maturity=maturity.get(unit_id)) for unit_id in wanted}
 
 
 async def gate_for(unit_id: int, stage: int) -> GateResult | None:
