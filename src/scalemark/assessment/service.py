@@ -42,6 +42,7 @@ __all__ = [
     "create_assessment",
     "events",
     "framework_of",
+    "frameworks_by_id",
     "get_assessment",
     "get_respondent",
     "latest_targets",
@@ -354,6 +355,15 @@ async def framework_of(assessment_id: int) -> Framework:
         return await registry.framework_for(conn, framework_id)
 
 
+async def frameworks_by_id(framework_ids: Sequence[int]) -> dict[int, Framework]:
+    """Framework snapshots by id (each parsed once per process)."""
+    found: dict[int, Framework] = {}
+    async with tenant_transaction() as conn:
+        for framework_id in sorted(set(framework_ids)):
+            found[framework_id] = await registry.framework_for(conn, framework_id)
+    return found
+
+
 async def scope(assessment_id: int) -> list[ScopeUnit]:
     """Units in scope, in tree order (by path)."""
     async with tenant_transaction() as conn:
@@ -517,9 +527,10 @@ async def change_status(assessment_id: int, action: str, reason: str = "") -> As
             raise LookupError(assessment_id)
         to_status = next_status(current, action, reason)
         await conn.execute(
-            "UPDATE assessment SET status = $2, updated_at = now(),"
-            " opened_at = CASE WHEN $2 = 'open' THEN coalesce(opened_at, now()) ELSE opened_at END,"
-            " closed_at = CASE WHEN $2 = 'closed' THEN now() ELSE NULL END"
+            "UPDATE assessment SET status = $2::varchar, updated_at = now(),"
+            " opened_at = CASE WHEN $2::varchar = 'open' THEN coalesce(opened_at, now())"
+            " ELSE opened_at END,"
+            " closed_at = CASE WHEN $2::varchar = 'closed' THEN now() ELSE NULL END"
             " WHERE id = $1",
             assessment_id,
             to_status,
