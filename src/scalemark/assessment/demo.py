@@ -46,7 +46,7 @@ async def _answer(
     questions = list(framework.questions())
     answered = questions[: max(1, int(len(questions) * share))]
     levels: dict[str, int | None] = {}
-    rows = []
+    rows: list[tuple[int, str, str, int | None, int | None, int | None]] = []
     for question in answered:
         condition = question.depends_on
         if condition and not condition.holds(levels.get(condition.question)):

@@ -51,7 +51,9 @@ class ExportPages(Controller):
         framework = await service.framework_of(assessment_id)
         table = await export.answer_table(assessment_id, framework)
         return _download(
-            export.to_csv(table), "text/csv; charset=utf-8", f"assessment-{assessment_id}-answers.csv"
+            export.to_csv(table),
+            "text/csv; charset=utf-8",
+            f"assessment-{assessment_id}-answers.csv",
         )
 
     @get("/scores.csv", name="assessment-export-scores")
@@ -61,7 +63,9 @@ class ExportPages(Controller):
         framework = await service.framework_of(assessment_id)
         table = await export.score_table(assessment_id, framework)
         return _download(
-            export.to_csv(table), "text/csv; charset=utf-8", f"assessment-{assessment_id}-scores.csv"
+            export.to_csv(table),
+            "text/csv; charset=utf-8",
+            f"assessment-{assessment_id}-scores.csv",
         )
 
     @get("/assessment.xlsx", name="assessment-export-xlsx")

@@ -24,7 +24,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
-from scalemark.assessment import invitations, registry, rules, service
+from scalemark.assessment import invitations, maturity_targets, registry, rules, service
 from scalemark.assessment.framework import Framework
 from scalemark.assessment.framework_loader import FrameworkError
 from scalemark.assessment.rules import STATUS_LABELS, AssessmentError
@@ -173,6 +173,14 @@ def _default_framework(frameworks: list[Framework]) -> Framework | None:
         return None
     first = frameworks[0].key
     return max((f for f in frameworks if f.key == first), key=lambda f: f.version)
+
+
+async def _default_targets(framework: Framework | None) -> dict[str, float]:
+    """HQ's maturity targets (governance setup), else the latest assessment's targets."""
+    found = await service.latest_targets()
+    if framework is not None:
+        found.update(await maturity_targets.targets_for(framework.key))
+    return found
 
 
 def _target_text(value: float) -> str:
@@ -432,7 +440,7 @@ class AssessmentPages(Controller):
         _require_runner(request)
         frameworks = available_frameworks()
         chosen = _default_framework(frameworks)
-        values = _setup_values(chosen, await service.latest_targets())
+        values = _setup_values(chosen, await _default_targets(chosen))
         return _html("assessment/new.html", await _new_context(values))
 
     @post("/new", name="assessments:create", media_type=MediaType.HTML, status_code=200)
