@@ -8,7 +8,6 @@ Mistakes a person can make come back in the form with messages (422), input kept
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -44,6 +43,7 @@ from scalemark.i18n.formatting import format_decimal
 from scalemark.identity.guards import member_required
 from scalemark.identity.roles import ROLE_LABELS
 from scalemark.org.service import UnitNode
+from scalemark.org.tree_view import TreeWindow, tree_window
 from scalemark.web.htmx import is_partial_request, redirect
 
 __all__ = ["KpiPages"]
@@ -52,10 +52,6 @@ Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED
 BASE = "/governance/kpis"
 CHART_LIMIT = 30
 """Most bars in a targets chart."""
-ROW_BUDGET = 60
-"""The targets view shows as many levels below its top as fit in about this many rows."""
-MAX_LEVELS = 4
-"""…but never more levels than this (at least one level below the top is shown)."""
 _BOUND_FIELDS = ("min_value", "max_value", "max_deviation_pct")
 
 
@@ -221,45 +217,14 @@ def _period(request: Request[Any, Any, Any], form: dict[str, str] | None = None)
     return raw if valid_period(raw) else "current"
 
 
-@dataclass(frozen=True)
-class TargetView:
-    """The part of the target tree on screen: a focus unit and a few levels below it.
-
-    Large organisations have hundreds of units; the table shows as many levels below the
-    focus as fit in :data:`ROW_BUDGET` rows and lets people open deeper branches one at a
-    time.
-    """
-
-    rows: list[TargetRow]
-    focus: UnitNode | None
-    """The unit the view starts at (``None``: the top of what the reader may see)."""
-    up: UnitNode | None
-    """The focus's parent, when the reader may look from there."""
-    base_depth: int
-    """Depth of the view's top rows (indentation starts there)."""
-    hidden: dict[int, int]
-    """Unit id → number of sub-units below the view's last level."""
+TargetView = TreeWindow[TargetRow]
+"""The part of the target tree on screen: large organisations have hundreds of units, so
+the table shows the levels below its focus that fit in the row budget and lets people open
+deeper branches one at a time (:mod:`scalemark.org.tree_view`)."""
 
 
 def _view(table: TargetTable, focus: UnitNode | None) -> TargetView:
-    rows = table.rows
-    if focus is not None:
-        rows = [r for r in rows if r.unit.path.startswith(focus.path)]
-    top = min((r.unit.depth for r in rows), default=0)
-    per_level: dict[int, int] = {}
-    for row in rows:
-        per_level[row.unit.depth - top] = per_level.get(row.unit.depth - top, 0) + 1
-    levels, count = 1, per_level.get(0, 0) + per_level.get(1, 0)
-    while levels < MAX_LEVELS and count + per_level.get(levels + 1, 0) <= ROW_BUDGET:
-        levels += 1
-        count += per_level.get(levels, 0)
-    last = top + levels
-    shown = [r for r in rows if r.unit.depth <= last]
-    hidden = {r.unit.id: r.unit.child_count for r in shown if r.unit.depth == last}
-    hidden = {k: v for k, v in hidden.items() if v}
-    visible = {r.unit.id: r.unit for r in table.rows}
-    up = visible.get(focus.parent_id) if focus is not None and focus.parent_id else None
-    return TargetView(shown, focus, up, min((r.depth for r in shown), default=0), hidden)
+    return tree_window(table.rows, lambda row: row.unit, focus=focus)
 
 
 def _focus(table: TargetTable, raw: str | None) -> UnitNode | None:
@@ -291,7 +256,7 @@ def _target_context(scope: KpiScope, table: TargetTable, view: TargetView) -> di
         "saved_unit": None,
         "chart": None,
         "period_suggestions": _period_suggestions(),
-        "base_depth": view.base_depth,
+        "base_depth": min((row.depth for row in view.rows), default=0),
     }
 
 

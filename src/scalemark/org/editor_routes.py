@@ -5,13 +5,19 @@ server: unknown ids answer 404, units outside the editor's subtree 403, and noth
 changes. Mistakes a person can make (duplicate code, a cycle, archiving the
 headquarters) come back as the form with a message (422), the input kept.
 htmx requests get the editor's workspace or panel; everything works as full pages too.
+
+Big trees: the units table shows the levels that fit in a row budget
+(:mod:`scalemark.org.tree_view`), the branch of the unit being edited open; deeper units
+come with "Show its N sub-units" (htmx loads the rows, without JavaScript the link opens
+the table at that unit) and a search finds units at any depth.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, get, post
@@ -30,8 +36,9 @@ from scalemark.identity.roles import Permission
 from scalemark.org import editor, service
 from scalemark.org.rules import UNIT_KINDS, UnitData, UnitError, timezone_choices
 from scalemark.org.service import UnitNode
+from scalemark.org.tree_view import ROW_BUDGET, TreeWindow, tree_window
 from scalemark.tenancy.registry import get_tenant
-from scalemark.web.htmx import is_partial_request, redirect
+from scalemark.web.htmx import is_partial_request, page_or_partial, redirect
 
 __all__ = ["UnitEditorPages"]
 
@@ -43,6 +50,8 @@ CURRENCIES = (
 )  # fmt: skip
 """Suggestions for the currency field (any ISO 4217 code is accepted)."""
 _UNIT_FIELDS = ("code", "name", "kind", "locale", "timezone", "currency")
+QUERY_MAX = 100
+"""Longest search text."""
 _ACTIONS = {
     "unit.create": "created",
     "unit.update": "changed",
@@ -66,12 +75,12 @@ class Editor:
         self.mine = editor.editable_units(self.principal, self.every)
         self.by_id = {u.id: u for u in self.every}
 
-    @property
+    @cached_property
     def active(self) -> list[UnitNode]:
         """Editable units in the tree."""
         return [u for u in self.mine if not u.archived]
 
-    @property
+    @cached_property
     def archived(self) -> list[UnitNode]:
         """Editable units that are archived."""
         return [u for u in self.mine if u.archived]
@@ -120,6 +129,94 @@ class Editor:
         """The unit's parent."""
         return self.by_id.get(unit.parent_id) if unit.parent_id is not None else None
 
+    def active_unit(self, raw: object) -> UnitNode:
+        """A unit of the tree named in a URL: 404 when unknown or archived, 403 outside."""
+        text = str(raw or "").strip()
+        unit = self.unit(int(text)) if text.isdigit() else None
+        if unit is None or unit.archived:
+            raise NotFoundException()
+        return unit
+
+    def children(self, unit: UnitNode) -> list[UnitNode]:
+        """The active sub-units right below ``unit``, in tree order."""
+        return [u for u in self.active if u.parent_id == unit.id]
+
+    def path_label(self, unit: UnitNode) -> str:
+        """The names of the units above ``unit``: ``HQ › Region › Country``."""
+        names = []
+        parent = self.parent_of(unit)
+        while parent is not None:
+            names.append(parent.name)
+            parent = self.parent_of(parent)
+        return " › ".join(reversed(names))
+
+
+@dataclass(frozen=True)
+class UnitList:
+    """The rows of the units table: a window on the tree, or what a search found."""
+
+    rows: list[UnitNode]
+    base: int
+    """Depth of the rows that are not indented."""
+    hidden: dict[int, int]
+    """Unit id → sub-units not shown yet ("Show its N sub-units")."""
+    view: TreeWindow[UnitNode] | None = None
+    """The tree window (``None`` for search results)."""
+    query: str = ""
+    """The search text (``''``: no search)."""
+    found: int = 0
+    """How many units match the search (more than :data:`ROW_BUDGET` are not listed)."""
+    paths: dict[int, str] = field(default_factory=dict)
+    """Search results: unit id → the names of the units above it."""
+
+    @property
+    def indent(self) -> dict[int, int]:
+        """Unit id → indentation level (search results are not indented)."""
+        if self.query:
+            return {u.id: 0 for u in self.rows}
+        return {u.id: u.depth - self.base for u in self.rows}
+
+
+def _query(request: Request[Any, Any, Any]) -> str:
+    return " ".join((request.query_params.get("q") or "").split())[:QUERY_MAX]
+
+
+def unit_list(
+    ed: Editor,
+    *,
+    focus: UnitNode | None = None,
+    reveal: UnitNode | None = None,
+    query: str = "",
+) -> UnitList:
+    """The units table: the top levels of the editor's tree (or a focus unit's branch)
+    that fit in the row budget, with the branch down to ``reveal`` open; or, with a
+    ``query``, the first units anywhere in the editor's part whose name or code has it.
+    """
+    if query:
+        needle = query.casefold()
+        found = [u for u in ed.active if needle in u.name.casefold() or needle in u.code.casefold()]
+        shown = found[:ROW_BUDGET]
+        paths = {u.id: ed.path_label(u) for u in shown}
+        return UnitList(shown, 0, {}, query=query, found=len(found), paths=paths)
+    view = tree_window(ed.active, lambda u: u, focus=focus, reveal=reveal)
+    return UnitList(view.rows, view.base_depth, view.hidden, view=view)
+
+
+def parent_choices(ed: Editor, selected: object) -> list[UnitNode]:
+    """Parents the add form offers: the top levels of the tree (as the units table shows
+    them) and the branch down to the chosen parent. Deeper units are chosen with "Add
+    below" in their row, so a big tree does not make a select of every unit."""
+    raw = str(selected or "")
+    chosen = ed.by_id.get(int(raw)) if raw.isdigit() else None
+    return tree_window(ed.active, lambda u: u, reveal=chosen).rows
+
+
+def children_list(ed: Editor, unit: UnitNode, indent: int) -> UnitList:
+    """A unit's row again and its sub-units' rows below it (loaded into the table)."""
+    children = ed.children(unit)
+    hidden = {u.id: u.child_count for u in children if u.child_count}
+    return UnitList([unit, *children], unit.depth - indent, hidden)
+
 
 def unit_options(units: Iterable[UnitNode], selected: object = None) -> Markup:
     """``<option>`` elements for a unit select, indented by depth.
@@ -148,6 +245,12 @@ def _datalists() -> Markup:
 
 async def _editor(request: Request[Any, Any, Any]) -> Editor:
     return Editor(principal_of(request), await service.whole_tree(include_archived=True))
+
+
+def _current_id(request: Request[Any, Any, Any]) -> int | None:
+    """The unit open in the editor's panel, from htmx's ``HX-Current-URL``."""
+    found = re.search(r"/units/manage/(\d+)(?:[?#]|$)", request.headers.get("hx-current-url", ""))
+    return int(found[1]) if found else None
 
 
 def _unit_data(form: dict[str, str]) -> UnitData:
@@ -187,9 +290,13 @@ async def _context(
     move_values: dict[str, str] | None = None,
     message: str | None = None,
     parent_id: int | None = None,
+    focus: UnitNode | None = None,
+    reveal: UnitNode | None = None,
+    query: str = "",
 ) -> dict[str, Any]:
     root = ed.root
     defaults = ed.parent_of(unit) if unit else (ed.by_id.get(parent_id or 0) or root)
+    reveal = reveal or unit or ed.by_id.get(parent_id or 0)
     if values is None:
         if unit is not None:
             values = _values_of(unit)
@@ -212,6 +319,9 @@ async def _context(
         "tenant": current_tenant(),
         "ed": ed,
         "unit": unit,
+        "units": unit_list(ed, focus=focus, reveal=reveal, query=query),
+        "current_id": unit.id if unit else None,
+        "autofocus_id": None,
         "values": values,
         "errors": errors or {},
         "move_values": move_values or {},
@@ -219,6 +329,7 @@ async def _context(
         "kinds": await editor.kind_labels(),
         "locales": locales,
         "unit_options": unit_options,
+        "parent_choices": [] if unit else parent_choices(ed, values.get("parent_id")),
         "datalists": _datalists(),
         "targets": editor.move_targets(ed.principal, unit, ed.every) if unit else [],
         "can_archive": bool(unit and editor.can_archive(ed.principal, unit)),
@@ -279,12 +390,42 @@ class UnitEditorPages(Controller):
 
     @get("/manage", name="units:manage", media_type=MediaType.HTML)
     async def manage(self, request: Request[Any, Any, Any]) -> Template:
-        """The editor: an add form and the units the signed-in person may edit."""
+        """The editor: an add form and the units the signed-in person may edit.
+
+        The units table shows the top levels of the tree; ``?unit=ID`` starts it at a unit
+        (404 unknown or archived, 403 outside the editor's part) and ``?q=text`` lists
+        the units whose name or code contains the text, however deep they are.
+        """
         ed = await _editor(request)
-        parent = request.query_params.get("parent")
+        query = request.query_params
+        parent = query.get("parent")
         parent_id = ed.unit(int(parent)).id if parent and parent.isdigit() else None
-        context = await _context(ed, parent_id=parent_id, message=_message(request))
+        focus = ed.active_unit(query.get("unit")) if query.get("unit") else None
+        added = query.get("added") or ""
+        context = await _context(
+            ed,
+            parent_id=parent_id or (focus.id if focus else None),
+            message=_message(request),
+            focus=focus,
+            reveal=ed.by_id.get(int(added)) if added.isdigit() else None,
+            query=_query(request),
+        )
         return _html("org/editor.html", context)
+
+    @get("/manage/{unit_id:int}/children", name="units:manage_children", media_type=MediaType.HTML)
+    async def children(self, request: Request[Any, Any, Any], unit_id: int) -> Template:
+        """A unit's sub-units: for htmx its row and theirs (``?indent=`` its indentation),
+        otherwise the editor with the units table starting at the unit."""
+        ed = await _editor(request)
+        unit = ed.active_unit(unit_id)
+        context = await _context(ed, focus=unit, parent_id=unit.id)
+        if is_partial_request(request):
+            indent = request.query_params.get("indent") or ""
+            rows = children_list(ed, unit, min(int(indent), 50) if indent.isdigit() else 0)
+            context["units"] = rows
+            context["current_id"] = _current_id(request)
+            context["autofocus_id"] = rows.rows[1].id if len(rows.rows) > 1 else None
+        return page_or_partial(request, "org/editor.html", "org/editor_rows.html", context)
 
     @get("/manage/new", name="units:new", media_type=MediaType.HTML)
     async def new(self, request: Request[Any, Any, Any]) -> Any:
@@ -318,6 +459,7 @@ class UnitEditorPages(Controller):
                 fresh,
                 parent_id=parent.id if parent else None,
                 message=_("%(name)s is added.", name=created.name),
+                reveal=fresh.by_id.get(created.id),
             )
             return _html("org/editor_workspace.html", context)
         return redirect(request, f"/units/manage?added={created.id}")

@@ -4,6 +4,10 @@ Everyone with a role sees the units of their part of the tree; moving a unit nee
 ``manage_governance`` at it (unit leads: their subtree), defining gates needs it at the
 headquarters. Every unit named in a URL or form is checked on the server (unknown: 404,
 outside the person's reach: 403).
+
+Each stage's column shows its first :data:`PAGE_SIZE` cards and "Show N more" (htmx
+appends the next page; without JavaScript ``?stage=N&page=P`` shows more); the counts and
+the chart count every unit the filter lets through.
 """
 
 from __future__ import annotations
@@ -31,13 +35,14 @@ from scalemark.org.rules import UNIT_KINDS
 from scalemark.rollout import service
 from scalemark.rollout.rules import (
     CRITERIA,
+    FIRST_STAGE,
     LAST_STAGE,
     STAGES,
     GateCriterion,
     RolloutError,
+    Stage,
     parse_gate_form,
     parse_stage,
-    stage_counts,
     stage_of,
 )
 from scalemark.web.htmx import is_partial_request, redirect
@@ -47,6 +52,9 @@ __all__ = ["RolloutPages"]
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 VIEW = Permission.VIEW
 MOVE = Permission.MANAGE_GOVERNANCE
+PAGE_SIZE = 40
+"""Cards a stage column shows at first; "Show N more" adds as many again."""
+MAX_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,17 @@ class BoardFilter:
         if self.kind:
             parts.append(f"kind={self.kind}")
         return "&".join(parts)
+
+    def page_url(self, stage: int, page: int) -> str:
+        """The board with ``page`` pages of cards in a stage's column, filter kept."""
+        query = self.query()
+        return f"/rollout?{query + '&' if query else ''}stage={stage}&page={page}"
+
+    def applies(self, unit: service.BoardUnit) -> bool:
+        """The unit is inside the chosen subtree and of the chosen kind."""
+        return (self.within is None or unit.path.startswith(self.within.path)) and (
+            not self.kind or unit.kind == self.kind
+        )
 
 
 def _visible_paths(principal: Principal) -> list[str]:
@@ -134,11 +153,11 @@ class Card:
     can_move: bool
 
 
-def _cards(principal: Principal, units: list[service.BoardUnit]) -> dict[int, list[Card]]:
-    """Cards per stage; dates are formatted once per day, not once per card."""
+def _cards(principal: Principal, units: list[service.BoardUnit]) -> list[Card]:
+    """Cards of units; dates are formatted once per day, not once per card."""
     zone = _zone(principal.user.timezone)
     days: dict[object, str] = {}
-    columns: dict[int, list[Card]] = {stage.number: [] for stage in STAGES}
+    cards = []
     for u in units:
         since = ""
         if u.since is not None:
@@ -146,9 +165,68 @@ def _cards(principal: Principal, units: list[service.BoardUnit]) -> dict[int, li
             if day not in days:
                 days[day] = _("since %(date)s", date=format_date(day, "short"))
             since = days[day]
-        columns[u.stage].append(
+        cards.append(
             Card(u.id, u.code, u.name, u.kind, u.stage, since, principal.can(MOVE, u.path))
         )
+    return cards
+
+
+@dataclass(frozen=True)
+class Column:
+    """One stage's column: its first cards, and how many more there are."""
+
+    stage: Stage
+    cards: list[Card]
+    """The cards shown (the first ``page`` pages, or only that page for "Show more")."""
+    total: int
+    """Units in the stage (the filter applied)."""
+    page: int
+    """Pages of :data:`PAGE_SIZE` cards shown so far."""
+    next_id: int | None
+    """The first unit not shown yet (``None``: all are shown)."""
+
+    @property
+    def shown(self) -> int:
+        """Cards shown from the top of the column."""
+        return min(self.total, self.page * PAGE_SIZE)
+
+    @property
+    def more(self) -> int:
+        """Cards the "Show more" control adds."""
+        return min(PAGE_SIZE, self.total - self.shown)
+
+
+def _column(
+    principal: Principal, stage: Stage, units: list[service.BoardUnit], page: int, *, only: bool
+) -> Column:
+    """A stage's column with ``page`` pages of cards (``only``: just that page's cards)."""
+    if not only:  # a page past the end shows the whole column
+        page = max(1, min(page, -(-len(units) // PAGE_SIZE)))
+    end = page * PAGE_SIZE
+    start = end - PAGE_SIZE if only else 0
+    next_id = units[end].id if end < len(units) else None
+    return Column(stage, _cards(principal, units[start:end]), len(units), page, next_id)
+
+
+def _paging(query: Any) -> tuple[int, int] | None:
+    """``stage`` and ``page`` of a "Show more" link (``None`` when there are none)."""
+    raw_stage, raw_page = str(query.get("stage") or ""), str(query.get("page") or "1")
+    if not raw_stage.isdigit() or not raw_page.isdigit():
+        return None
+    stage = int(raw_stage)
+    if not FIRST_STAGE <= stage <= LAST_STAGE:
+        return None
+    return stage, min(max(int(raw_page), 1), MAX_PAGE)
+
+
+def _by_stage(
+    units: list[service.BoardUnit], board_filter: BoardFilter
+) -> dict[int, list[service.BoardUnit]]:
+    """The units the filter lets through, per stage, in tree order."""
+    columns: dict[int, list[service.BoardUnit]] = {stage.number: [] for stage in STAGES}
+    for u in units:
+        if board_filter.applies(u):
+            columns[u.stage].append(u)
     return columns
 
 
@@ -159,14 +237,18 @@ async def _board_context(
     *,
     message: str | None = None,
     focus_id: int | None = None,
+    paging: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    shown = [
-        u
-        for u in units
-        if (board_filter.within is None or u.path.startswith(board_filter.within.path))
-        and (not board_filter.kind or u.kind == board_filter.kind)
-    ]
-    counts = stage_counts([u.stage for u in shown])
+    """The whole board: every stage counts all units (the filter applied), each column
+    shows its first :data:`PAGE_SIZE` cards, ``paging`` (stage, pages) more in one column
+    and enough in another to show the card of ``focus_id`` (a unit just moved)."""
+    by_stage = _by_stage(units, board_filter)
+    pages = dict([paging]) if paging else {}
+    for number, column in by_stage.items():
+        at = next((i for i, u in enumerate(column) if u.id == focus_id), None)
+        if at is not None:
+            pages[number] = max(pages.get(number, 1), at // PAGE_SIZE + 1)
+    counts = {number: len(column) for number, column in by_stage.items()}
     chart = bar_chart(
         [(f"{s.number} · {s.short}", counts[s.number]) for s in STAGES],
         title=_("Units per rollout stage"),
@@ -179,9 +261,14 @@ async def _board_context(
     return {
         "tenant": current_tenant(),
         "stages": STAGES,
-        "columns": _cards(principal, shown),
+        "columns": {
+            stage.number: _column(
+                principal, stage, by_stage[stage.number], pages.get(stage.number, 1), only=False
+            )
+            for stage in STAGES
+        },
         "counts": counts,
-        "total": len(shown),
+        "total": sum(counts.values()),
         "chart": chart,
         "kinds": kinds,
         "used_kinds": [k for k in kinds if k in present_kinds],
@@ -249,7 +336,12 @@ class RolloutPages(Controller):
 
     @get("/", name="rollout:board", media_type=MediaType.HTML)
     async def board(self, request: Request[Any, Any, Any]) -> Template:
-        """Units × stages for the signed-in person's part of the tree."""
+        """Units × stages for the signed-in person's part of the tree.
+
+        ``within`` and ``kind`` filter; ``stage`` and ``page`` show more cards of a column
+        (htmx: only that page's cards); ``moved`` or ``card`` name a unit whose card must
+        be on screen.
+        """
         principal = principal_of(request)
         units = await _visible_units(principal)
         board_filter = await _filter(principal, units, request.query_params)
@@ -265,8 +357,29 @@ class RolloutPages(Controller):
                     stage=str(stage_of(unit.stage).short),
                 )
                 focus = unit.id
+        card = request.query_params.get("card") or ""
+        if focus is None and card.isdigit():
+            focus = int(card)  # back from a unit: its card is shown (and focused) again
+        paging = _paging(request.query_params)
+        if paging and is_partial_request(request):
+            # "Show more" in one column: only the next page of its cards.
+            stage, page = paging
+            column = _column(
+                principal,
+                stage_of(stage),
+                _by_stage(units, board_filter)[stage],
+                page,
+                only=True,
+            )
+            fragment = {
+                "column": column,
+                "board_filter": board_filter,
+                "kinds": await org_editor.kind_labels(),
+                "focus_id": column.cards[0].id if column.cards else None,
+            }
+            return _html("rollout/_more_cards.html", fragment)
         context = await _board_context(
-            principal, units, board_filter, message=message, focus_id=focus
+            principal, units, board_filter, message=message, focus_id=focus, paging=paging
         )
         if is_partial_request(request):
             return _html("rollout/_board.html", context)
