@@ -17,7 +17,8 @@ E2E_DIR := tests/e2e
 E2E_STAMP := $(E2E_DIR)/node_modules/.package-lock.json
 PO_FILES := $(wildcard locales/*/LC_MESSAGES/messages.po)
 LINT_PATHS := src tests bench
-BENCH_SCRIPTS ?= bench/provision.py bench/migrate.py bench/isolation.py bench/governance_pages.py
+BENCH_SCRIPTS ?= bench/provision.py bench/migrate.py bench/isolation.py bench/governance_pages.py \
+	bench/assessment_autosave.py bench/assessment_results.py bench/report.py
 # Babel's defaults (_, gettext, ngettext, pgettext, npgettext, N_, …) plus the lazy forms.
 BABEL_KEYWORDS := -k lazy_gettext -k _l
 

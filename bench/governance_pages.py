@@ -24,18 +24,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
-import re
 import statistics
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import Server, ensure_database, percentile, start_server, stop_server
+from _common import (
+    SESSION_COOKIE,
+    Connection,
+    Server,
+    bench_database,
+    bench_tenant,
+    percentile,
+    sign_in,
+    start_server,
+    stop_server,
+    unit_plan,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
@@ -43,7 +52,6 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 SLUG = "bench-gov"
 EMAIL = "hq.admin@bench-governance.example"
 PASSWORD = "bench-password-0123"
-SESSION_COOKIE = "sm_session"
 PAGES = ("/units", "/units/manage", "/rollout", "/setup")
 OPTIONAL_PAGES = (
     "/governance",
@@ -76,40 +84,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def unit_plan() -> list[tuple[str, str, str, str | None]]:
-    """(code, name, kind, parent): 1 HQ, 5 regions, 50 countries, 444 below = 500."""
-    rows: list[tuple[str, str, str, str | None]] = [("HQ", "Bench Group HQ", "hq", None)]
-    countries: list[str] = []
-    for r in range(1, 6):
-        region = f"R{r}"
-        rows.append((region, f"Region {r}", "region", "HQ"))
-        for c in range(1, 11):
-            country = f"{region}-C{c:02d}"
-            rows.append((country, f"Country {r}.{c}", "country", region))
-            countries.append(country)
-    below = 500 - len(rows)
-    for i in range(below):
-        country = countries[i % len(countries)]
-        kind = "business_unit" if i % 3 else "team"
-        label = "Business unit" if kind == "business_unit" else "Team"
-        rows.append((f"{country}-U{i:03d}", f"{label} {i}", kind, country))
-    return rows
-
-
 async def provision(conn, rng: random.Random) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The bench tenant with its units, admin, stages, gates and governance rows."""
-    from scalemark.db import TenantRef, tenant_transaction
+    from scalemark.db import tenant_transaction
     from scalemark.identity.provisioning import ensure_member
     from scalemark.org import service
     from scalemark.org.rules import UnitData
-    from scalemark.tenancy.provisioning import create_tenant, drop_tenant
-    from scalemark.tenancy.resolver import forget_tenant
-    from scalemark.tenancy.slugs import role_for, schema_for
 
-    await drop_tenant(conn, SLUG)  # leftovers of an earlier run
-    await create_tenant(conn, SLUG, "Bench Governance Group", default_locale="en")
-    forget_tenant(SLUG)
-    ref = TenantRef(slug=SLUG, schema=schema_for(SLUG), role=role_for(SLUG), name="Bench")
+    ref = await bench_tenant(conn, SLUG, "Bench Governance Group")
     counts: dict[str, int] = {}
     async with tenant_transaction(ref) as tx:
         for code, name, kind, parent in unit_plan():
@@ -174,79 +156,6 @@ async def _maybe_rows(tx, table: str, sql: str) -> int:  # type: ignore[no-untyp
 # --------------------------------------------------------------------------- server
 
 
-async def sign_in(server: Server) -> str:
-    """The HQ admin's session id, through the login form."""
-    import httpx
-
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{server.port}",
-        headers={"host": f"{SLUG}.localhost:{server.port}"},
-        trust_env=False,
-        timeout=30,
-    ) as client:
-        form = await client.get("/login")
-        token = re.search(r'name="_csrf_token"\s+value="([^"]+)"', form.text)
-        if form.status_code != 200 or token is None:
-            raise SystemExit(f"no login form ({form.status_code})")
-        response = await client.post(
-            "/login",
-            data={"email": EMAIL, "password": PASSWORD, "next": "/", "_csrf_token": token[1]},
-        )
-        session = client.cookies.get(SESSION_COOKIE) or ""
-        if response.status_code not in (302, 303) or not session:
-            raise SystemExit(f"sign-in failed ({response.status_code})")
-        return session
-
-
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client: the client adds next to nothing to the time."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
-
-    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None and self.writer is not None
-        lines = [f"GET {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
-        self.writer.write("\r\n".join(lines).encode("latin-1"))
-        await self.writer.drain()
-        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ", 2)[1])
-        fields = {}
-        for line in head[1:]:
-            name, _, value = line.partition(":")
-            if name:
-                fields[name.strip().lower()] = value.strip()
-        if "content-length" in fields:
-            body = await self.reader.readexactly(int(fields["content-length"]))
-        elif fields.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                if size == 0:
-                    while await self.reader.readuntil(b"\r\n") != b"\r\n":
-                        pass
-                    break
-                parts.append((await self.reader.readexactly(size + 2))[:-2])
-            body = b"".join(parts)
-        else:
-            body = await self.reader.read()
-            await self.close()
-        if fields.get("connection", "").lower() == "close":
-            await self.close()
-        return status, body
-
-
 @dataclass
 class PageResult:
     path: str
@@ -293,47 +202,30 @@ async def measure(
 
 
 async def run(args: argparse.Namespace) -> dict:
-    # Settings are read once, from the environment, by the first scalemark import.
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ["REDIS_URL"] = args.redis_url
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789abcdef0123456789")
-    os.environ["BASE_DOMAIN"] = "localhost"
-    await ensure_database(args.database_url)
-
-    from scalemark.db import close_pool, start_pool
-    from scalemark.db.migrations import connect, migrate_all
-    from scalemark.settings import get_settings
     from scalemark.tenancy.provisioning import drop_tenant
 
-    get_settings.cache_clear()
-    pool = await connect(args.database_url, size=2)
-    await start_pool()
     server: Server | None = None
     results: list[PageResult] = []
-    try:
-        report = await migrate_all(pool)
-        if report.failures:
-            raise SystemExit(f"migrations failed: {report.failures}")
-        started = time.perf_counter()
-        async with pool.acquire() as conn:
-            counts = await provision(conn, random.Random(7))
-        print(
-            f"provisioned {SLUG}: {counts['units']} units, {counts['standards']} standards,"
-            f" {counts['kpis']} KPIs in {time.perf_counter() - started:.1f} s"
-        )
-        server = await start_server(app=args.app)
-        session = await sign_in(server)
-        for path in PAGES + OPTIONAL_PAGES:
-            results.append(await measure(server, session, path, args.requests, args.warmup))
-        log_tail = server.log_tail(20)
-    finally:
-        if server is not None:
-            await stop_server(server)
-        if not args.keep:
+    async with bench_database(args.database_url, args.redis_url) as pool:
+        try:
+            started = time.perf_counter()
             async with pool.acquire() as conn:
-                await drop_tenant(conn, SLUG)
-        await close_pool()
-        await pool.close()
+                counts = await provision(conn, random.Random(7))
+            print(
+                f"provisioned {SLUG}: {counts['units']} units, {counts['standards']} standards,"
+                f" {counts['kpis']} KPIs in {time.perf_counter() - started:.1f} s"
+            )
+            server = await start_server(app=args.app)
+            session = await sign_in(server.port, SLUG, EMAIL, PASSWORD)
+            for path in PAGES + OPTIONAL_PAGES:
+                results.append(await measure(server, session, path, args.requests, args.warmup))
+            log_tail = server.log_tail(20)
+        finally:
+            if server is not None:
+                await stop_server(server)
+            if not args.keep:
+                async with pool.acquire() as conn:
+                    await drop_tenant(conn, SLUG)
 
     measured = [r for r in results if r.status == 200 and r.latencies_ms]
     errors = [r for r in results if r.path in PAGES and r.status != 200]
