@@ -22,6 +22,7 @@ from scalemark.i18n import gettext as _
 
 __all__ = ["Table", "answer_table", "score_table", "to_csv", "to_xlsx"]
 
+
 @dataclass(frozen=True)
 class Table:
     """A sheet: a translated name, headers and rows of plain values."""
