@@ -12,7 +12,7 @@ from scalemark.i18n import lazy_gettext as _l
 from scalemark.identity import audit
 from scalemark.identity.principal import Principal
 from scalemark.identity.roles import TENANT_ROLES, Grant, Permission, permissions_of
-from scalemark.identity.users import UserError
+from scalemark.identity.users import User, UserError
 
 __all__ = [
     "MemberRow",
@@ -28,6 +28,7 @@ __all__ = [
     "reject_pending_membership",
     "set_membership_status",
     "update_membership",
+    "user_with_grants",
 ]
 
 
@@ -46,23 +47,48 @@ async def is_assigned_consultant(user_id: int, tenant_slug: str) -> bool:
         )
 
 
+_GRANTS_SQL = (
+    "SELECT m.role, m.unit_id, u.path FROM membership m JOIN unit u ON u.id = m.unit_id"
+    " WHERE m.user_id = $1 AND m.status = 'active' AND u.archived_at IS NULL"
+)
+
+
+async def _grants(conn: Any, user_id: int, consultant: bool) -> tuple[Grant, ...]:
+    rows = await conn.fetch(_GRANTS_SQL, user_id)
+    grants = [Grant(r["role"], r["unit_id"], r["path"]) for r in rows]
+    if consultant:
+        root = await conn.fetchrow("SELECT id, path FROM unit WHERE parent_id IS NULL")
+        if root is not None:
+            grants.append(Grant("consultant", root["id"], root["path"]))
+    return tuple(grants)
+
+
 async def grants_for(user_id: int, platform_role: str | None = None) -> tuple[Grant, ...]:
     """Effective roles of a user in the current tenant."""
     consultant = platform_role == "consultant" and await is_assigned_consultant(
         user_id, current_tenant().slug
     )
     async with tenant_transaction() as conn:
-        rows = await conn.fetch(
-            "SELECT m.role, m.unit_id, u.path FROM membership m JOIN unit u ON u.id = m.unit_id"
-            " WHERE m.user_id = $1 AND m.status = 'active' AND u.archived_at IS NULL",
-            user_id,
-        )
-        grants = [Grant(r["role"], r["unit_id"], r["path"]) for r in rows]
-        if consultant:
-            root = await conn.fetchrow("SELECT id, path FROM unit WHERE parent_id IS NULL")
-            if root is not None:
-                grants.append(Grant("consultant", root["id"], root["path"]))
-    return tuple(grants)
+        return await _grants(conn, user_id, consultant)
+
+
+async def user_with_grants(user_id: int) -> tuple[User | None, tuple[Grant, ...]]:
+    """The account and its roles in the current tenant, in one tenant transaction.
+
+    Every signed-in request asks this, so the account row is read in the same
+    transaction as the memberships (the tenant role may read ``user_account``). Only an
+    assigned consultant needs a second look, at the shared assignment table.
+    """
+    async with tenant_transaction() as conn:
+        row = await conn.fetchrow("SELECT * FROM scalemark.user_account WHERE id = $1", user_id)
+        if row is None:
+            return None, ()
+        user = User.from_row(dict(row))
+        if not user.active:
+            return user, ()
+        if user.platform_role == "consultant":
+            return user, ()  # the caller asks grants_for(), which checks the assignment
+        return user, await _grants(conn, user_id, consultant=False)
 
 
 def _check_role(role: str) -> None:

@@ -9,8 +9,9 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from scalemark.db.tenant_context import peek_tenant
 from scalemark.i18n.locale import pick_locale, set_locale
-from scalemark.identity.memberships import grants_for
+from scalemark.identity.memberships import grants_for, user_with_grants
 from scalemark.identity.principal import Principal, acting_as
+from scalemark.identity.roles import Grant
 from scalemark.identity.sessions import SESSION_USER_KEY
 from scalemark.identity.tokens import resolve_token
 from scalemark.identity.users import get_user
@@ -51,10 +52,15 @@ async def _principal_for(scope: Scope) -> Principal | None:
             user_id = session.get(SESSION_USER_KEY)
     if not isinstance(user_id, int):
         return None
-    user = await get_user(user_id)
+    grants: tuple[Grant, ...] = ()
+    if tenant is None:
+        user = await get_user(user_id)
+    else:
+        user, grants = await user_with_grants(user_id)
     if user is None or not user.active:
         return None
-    grants = await grants_for(user.id, user.platform_role) if tenant is not None else ()
+    if tenant is not None and user.platform_role == "consultant":
+        grants = await grants_for(user.id, user.platform_role)
     return Principal(user=user, grants=grants, via=via, ip=_client_ip(scope))
 
 
