@@ -20,7 +20,7 @@ LINT_PATHS := src tests bench
 BENCH_SCRIPTS ?= bench/provision.py bench/migrate.py bench/isolation.py bench/governance_pages.py \
 	bench/assessment_autosave.py bench/assessment_results.py bench/report.py
 # Babel's defaults (_, gettext, ngettext, pgettext, npgettext, N_, …) plus the lazy forms.
-BABEL_KEYWORDS := -k lazy_gettext -k _l
+BABEL_KEYWORDS := -k lazy_gettext -k _l -k lazy_pgettext:1c,2 -k _lp:1c,2
 
 .DEFAULT_GOAL := help
 .PHONY: help install i18n-compile run test lint format typecheck e2e-deps i18n bench clean

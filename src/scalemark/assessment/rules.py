@@ -11,6 +11,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from scalemark.i18n import lazy_gettext as _l
+from scalemark.i18n import lazy_pgettext as _lp
 from scalemark.identity.principal import Principal
 from scalemark.identity.roles import Permission
 
@@ -38,10 +39,10 @@ STATUSES = ("draft", "open", "in_review", "closed")
 """Lifecycle order."""
 
 STATUS_LABELS: dict[str, object] = {
-    "draft": _l("Draft"),
-    "open": _l("Open"),
-    "in_review": _l("In review"),
-    "closed": _l("Closed"),
+    "draft": _lp("assessment status", "Draft"),
+    "open": _lp("assessment status", "Open"),
+    "in_review": _lp("assessment status", "In review"),
+    "closed": _lp("assessment status", "Closed"),
 }
 """Translated status names."""
 

@@ -21,8 +21,10 @@ __all__ = [
     "current_locale",
     "gettext",
     "lazy_gettext",
+    "lazy_pgettext",
     "ngettext",
     "parse_accept_language",
+    "pgettext",
     "pick_locale",
     "supported_locales",
     "translations_for",
@@ -86,6 +88,17 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     """Plural-aware translation; ``num`` is available as a placeholder."""
     text = translations_for(current_locale()).ngettext(singular, plural, n)
     return text % {"num": n, **variables} if "%" in text else text
+
+
+def pgettext(context: str, message: str, **variables: object) -> str:
+    """Translate a word whose meaning depends on ``context`` (e.g. a status, not a verb)."""
+    text = str(translations_for(current_locale()).pgettext(context, message))
+    return text % variables if variables else text
+
+
+def lazy_pgettext(context: str, message: str) -> LazyProxy:
+    """:func:`pgettext` resolved when shown, for module-level texts."""
+    return LazyProxy(pgettext, context, message, enable_cache=False)
 
 
 def lazy_gettext(message: str) -> LazyProxy:
