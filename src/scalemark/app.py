@@ -17,6 +17,15 @@ from litestar.template.config import TemplateConfig
 
 from scalemark import PROJECT_ROOT
 from scalemark.api.v1 import api_v1_router
+from scalemark.assessment.answer_api import answer_api_router
+from scalemark.assessment.answer_routes import AnsweringPages
+from scalemark.assessment.api import assessment_api_router
+from scalemark.assessment.export_routes import ExportPages
+from scalemark.assessment.results_api import results_api_router
+from scalemark.assessment.results_routes import ResultsPages
+from scalemark.assessment.review_routes import ReviewPages
+from scalemark.assessment.setup_routes import AssessmentPages
+from scalemark.assessment.target_routes import MaturityTargetPages
 from scalemark.governance.api import governance_api_router
 from scalemark.governance.kpi_api import kpi_api_router
 from scalemark.governance.kpi_routes import KpiPages
@@ -42,6 +51,10 @@ from scalemark.identity.sso_routes import (
 from scalemark.identity.token_routes import TokenPages
 from scalemark.org.editor_routes import UnitEditorPages
 from scalemark.org.routes import UnitPages
+from scalemark.reports.api import reports_api_router
+from scalemark.reports.branding_routes import BrandingPages
+from scalemark.reports.routes import ReportPages
+from scalemark.reports.share_routes import SharePages
 from scalemark.rollout.routes import RolloutPages
 from scalemark.settings import get_settings
 from scalemark.tenancy.console_routes import ConsolePages
@@ -51,6 +64,7 @@ from scalemark.web.home import home
 from scalemark.web.lifespan import lifespan
 from scalemark.web.locale_routes import switch_locale
 from scalemark.web.middleware import HostTenantApp, LocaleMiddleware
+from scalemark.web.server_timing import ServerTimingApp
 from scalemark.web.templating import get_environment
 
 __all__ = ["create_app"]
@@ -70,6 +84,19 @@ def create_litestar() -> Litestar:
             UnitEditorPages,
             SetupPages,
             RolloutPages,
+            AssessmentPages,
+            AnsweringPages,
+            answer_api_router,
+            assessment_api_router,
+            ExportPages,
+            MaturityTargetPages,
+            ReviewPages,
+            ResultsPages,
+            results_api_router,
+            ReportPages,
+            SharePages,
+            BrandingPages,
+            reports_api_router,
             AuthPages,
             AccountPages,
             ConsolePages,
@@ -137,10 +164,10 @@ def create_litestar() -> Litestar:
     )
 
 
-def create_app() -> HostTenantApp:
-    """The ASGI application: Litestar behind the host → tenant resolver."""
+def create_app() -> ServerTimingApp:
+    """The ASGI application: Litestar behind the host → tenant resolver, timed outermost."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = HostTenantApp(create_litestar())
+    app = ServerTimingApp(HostTenantApp(create_litestar()))
     # Move everything loaded so far (modules, routes, plugins) out of the collector's
     # sight: full collections then scan only what requests allocate, which keeps GC
     # pauses out of page latency (bench/governance_pages.py, 500 units: p95 of

@@ -1,54 +1,27 @@
-"""arq worker: jobs of every domain and the tenant-job helper."""
+"""arq worker: jobs of every domain, their start-up and shutdown.
+
+``tenant_job`` (in :mod:`scalemark.job_context`, re-exported here) runs a job in its
+tenant's context. The worker also owns the PDF report machinery: a pool of render
+processes created at start-up (``ctx["report_renderer"]``), a recovery sweep of reports
+left behind by dead workers at start-up and every minute (see
+:mod:`scalemark.reports.jobs`).
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
+from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import func
 
 from scalemark.db import close_pool, start_pool
-from scalemark.db.tenant_context import NoTenantError, tenant_transaction
-from scalemark.i18n.locale import use_locale
+from scalemark.job_context import tenant_job
 from scalemark.org import service as org_service
+from scalemark.reports import jobs as report_jobs
 from scalemark.settings import get_settings
-from scalemark.tenancy.registry import get_tenant
-from scalemark.tenancy.slugs import is_valid_slug
 
-__all__ = ["WorkerSettings", "tenant_job", "tree_summary"]
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def tenant_job(
-    func: Callable[Concatenate[dict[str, Any], P], Awaitable[R]],
-) -> Callable[..., Awaitable[R]]:
-    """Run a job inside its tenant's transaction and locale.
-
-    The job is enqueued as ``job(tenant_slug, locale, *args)``; without a valid, known
-    tenant it is rejected before any query runs.
-    """
-
-    @functools.wraps(func)
-    async def wrapper(
-        ctx: dict[str, Any],
-        tenant: str | None = None,
-        locale: str = "en",
-        *args: Any,
-        **kwargs: Any,
-    ) -> R:
-        if not tenant or not is_valid_slug(tenant):
-            raise NoTenantError(f"{func.__name__}: a tenant job needs a tenant slug")
-        info = await get_tenant(tenant)
-        if info is None:
-            raise NoTenantError(f"{func.__name__}: unknown tenant {tenant!r}")
-        with use_locale(locale):
-            async with tenant_transaction(info.ref):
-                return await func(ctx, *args, **kwargs)
-
-    return wrapper
+__all__ = ["FUNCTIONS", "WorkerSettings", "shutdown", "startup", "tenant_job", "tree_summary"]
 
 
 @tenant_job
@@ -60,20 +33,40 @@ async def tree_summary(ctx: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
+FUNCTIONS = [
+    tree_summary,
+    func(
+        report_jobs.render_report,  # type: ignore[arg-type]
+        name="render_report",
+        max_tries=report_jobs.MAX_TRIES,
+        timeout=report_jobs.JOB_TIMEOUT_SECONDS,
+    ),
+]
+"""Every job function (tests start in-process workers with these)."""
+
+CRON_JOBS = [
+    # Every minute; unique: with several workers only one sweeps each minute.
+    cron(report_jobs.sweep_reports, name="sweep_reports", second=7, timeout=120, unique=True),
+]
+
+
 async def startup(ctx: dict[str, Any]) -> None:
-    """Open the database pool once per worker process."""
+    """Open the database pool, start the render processes, recover pending reports."""
     await start_pool()
+    await report_jobs.start_reports(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    """Close the pool."""
+    """Stop the render processes, close the pool."""
+    await report_jobs.stop_reports(ctx)
     await close_pool()
 
 
 class WorkerSettings:
     """arq reads these attributes from this very class (no subclassing)."""
 
-    functions = [tree_summary]  # noqa: RUF012 - arq's settings protocol
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)

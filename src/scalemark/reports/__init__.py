@@ -1,0 +1,1 @@
+"""PDF maturity reports: requests, rendering, sharing and branding (see docs/reports.md)."""
