@@ -18,8 +18,14 @@ from scalemark.i18n.locale import LOCALES_DIR
 
 LANGUAGES = ("en", "de", "fr", "es", "it")
 POT_PATH = LOCALES_DIR / "messages.pot"
-KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
-"""What ``pybabel extract -k _l -k lazy_gettext`` looks for."""
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "_l": None,
+    "lazy_gettext": None,
+    "_lp": ((1, "c"), 2),
+    "lazy_pgettext": ((1, "c"), 2),
+}
+"""What ``pybabel extract`` looks for with the Makefile's ``BABEL_KEYWORDS``."""
 SKIPPED_DIRS = {"node_modules", "locales", "static", "migrations", "tenants"}
 """Directories babel.cfg never maps; walking them (``.venv``, e2e packages) is only slow."""
 
