@@ -1,4 +1,4 @@
-"""Helpers shared by the assessment benchmarks: the framework, units, assessments in bulk.
+"""Helpers shared by the assessment benchmarks: the framework, assessments and answers in bulk.
 
 Rows go in with plain SQL (``unnest`` / ``COPY``) inside one tenant transaction, so
 provisioning hundreds of units with thousands of answers takes seconds, not minutes.
@@ -12,24 +12,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, unit_plan
+from _common import ROOT
 
 __all__ = [
     "BUILTIN_KEY",
     "FALLBACK_FRAMEWORK",
+    "VALIDATED_SHARE",
     "BenchFramework",
+    "add_framework_option",
+    "answer_assessment",
     "bench_framework",
-    "create_units",
     "framework_option",
     "insert_answers",
     "insert_assessment",
     "insert_respondents",
+    "insert_validations",
 ]
 
 BUILTIN_KEY = "marketing-scalability"
 """The built-in framework the benches run on when it exists."""
 FALLBACK_FRAMEWORK = ROOT / "tests" / "assessment" / "fixtures" / "mini.yaml"
 """Used until the built-in framework file exists."""
+VALIDATED_SHARE = 0.1
+"""Share of units with validated levels (each: up to 3 questions)."""
 
 
 @dataclass(frozen=True)
@@ -70,20 +75,13 @@ def framework_option(value: str) -> Path:
     return path
 
 
-async def create_units(total: int) -> dict[str, int]:
-    """``unit_plan(total)`` through the org service (paths and depths as in production).
-
-    Inside a tenant transaction; returns unit id by code.
-    """
-    from scalemark.db import tenant_transaction
-    from scalemark.org import service
-    from scalemark.org.rules import UnitData
-
-    async with tenant_transaction() as tx:
-        for code, name, kind, parent in unit_plan(total):
-            await service.create_unit(UnitData(code=code, name=name, kind=kind), parent)
-        rows = await tx.fetch("SELECT id, code FROM unit")
-    return {r["code"]: r["id"] for r in rows}
+def add_framework_option(parser: argparse.ArgumentParser) -> None:
+    """``--framework FILE``: the framework to run on instead of the built-in one."""
+    parser.add_argument(
+        "--framework",
+        type=framework_option,
+        help="framework file to run on (default: the built-in one, else mini.yaml)",
+    )
 
 
 async def insert_assessment(
@@ -183,3 +181,50 @@ async def insert_answers(
         columns=["respondent_id", "question_key", "choice", "level", "position"],
     )
     return len(records)
+
+
+async def answer_assessment(
+    tx: Any,
+    chosen: BenchFramework,
+    assessment_id: int,
+    unit_ids: list[int],
+    rng: random.Random,
+    domain: str,
+) -> tuple[int, int]:
+    """One or two respondents per unit (``r<n>.u<unit id>@<domain>``), each with an answer
+    to every question and tension field: the counts of respondents and of answers."""
+    people = [
+        (unit_id, f"r{n}.u{unit_id}@{domain}")
+        for unit_id in unit_ids
+        for n in range(1 + (rng.random() < 0.5))
+    ]
+    respondents = await insert_respondents(tx, assessment_id, people)
+    return len(respondents), await insert_answers(tx, chosen, respondents, rng)
+
+
+async def insert_validations(
+    tx: Any,
+    chosen: BenchFramework,
+    assessment_id: int,
+    unit_ids: list[int],
+    rng: random.Random,
+) -> int:
+    """The consultant's validated levels for about one unit in ten (``VALIDATED_SHARE``;
+    up to 3 questions each); the number of rows."""
+    keys = [q.key for q in chosen.framework.questions()]
+    rows = [
+        (unit_id, key, rng.randint(1, 5))
+        for unit_id in unit_ids
+        if rng.random() < VALIDATED_SHARE
+        for key in rng.sample(keys, min(3, len(keys)))
+    ]
+    await tx.execute(
+        "INSERT INTO assessment_validation (assessment_id, unit_id, question_key, choice,"
+        " level, rationale) SELECT $1, u, k, 'level', l, 'Checked in the bench workshop.'"
+        " FROM unnest($2::bigint[], $3::varchar[], $4::smallint[]) AS t(u, k, l)",
+        assessment_id,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+    )
+    return len(rows)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
+import json
 import math
 import os
 import re
@@ -11,7 +13,10 @@ import signal
 import socket
 import statistics
 import subprocess
-from collections.abc import AsyncIterator
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,30 +26,115 @@ ROOT = Path(__file__).resolve().parents[1]
 """The repository root: servers start there."""
 
 __all__ = [
+    "DEFAULT_APP",
+    "DEFAULT_DATABASE_URL",
     "ROOT",
     "SESSION_COOKIE",
     "Connection",
+    "PageTimes",
     "Reply",
     "Server",
     "Timings",
+    "add_common_options",
+    "add_request_options",
     "bench_database",
+    "bench_parser",
+    "bench_services",
     "bench_tenant",
+    "check_request_options",
     "cookie_header",
+    "create_units",
     "csrf_token",
     "ensure_database",
+    "finish",
     "free_port",
+    "local_client",
+    "migrated_database",
     "percentile",
     "process_cpu_s",
+    "python_module",
+    "serving",
+    "serving_signed_in",
     "sign_in",
     "signed_in",
     "spawn",
+    "spread",
     "start_server",
     "stop_server",
+    "temp_log",
+    "time_page",
+    "timed",
     "unit_plan",
 ]
 
 SESSION_COOKIE = "sm_session"
 """The session cookie the login form sets."""
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
+"""The bench database unless ``--database-url`` or ``BENCH_DATABASE_URL`` names another."""
+DEFAULT_APP = "scalemark.app:create_app"
+"""The ASGI app factory a bench server runs unless ``--app`` names another."""
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def bench_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A parser described by the first paragraph of a bench's module docstring."""
+    return argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+
+
+def add_common_options(
+    parser: argparse.ArgumentParser,
+    *,
+    redis: str | None = None,
+    database: str = DEFAULT_DATABASE_URL,
+    keep: str | None = None,
+    app: bool = False,
+) -> None:
+    """The options every bench takes alike, in this order: ``--keep`` (with the help text
+    ``keep``), ``--app`` (when ``app``), ``--database-url`` (default ``BENCH_DATABASE_URL``,
+    else ``database``) and ``--redis-url`` (default ``BENCH_REDIS_URL``, else ``redis``;
+    only when ``redis`` is given)."""
+    if keep is not None:
+        parser.add_argument("--keep", action="store_true", help=keep)
+    if app:
+        parser.add_argument("--app", default=DEFAULT_APP, help="ASGI app factory the server runs")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", database),
+        help="bench database (created when missing)",
+    )
+    if redis is not None:
+        parser.add_argument(
+            "--redis-url", default=os.environ.get("BENCH_REDIS_URL", redis), help="Redis"
+        )
+
+
+def add_request_options(parser: argparse.ArgumentParser, per: str) -> None:
+    """``--requests`` (measured, 50) and ``--warmup`` (unmeasured, 5) per ``per`` (a noun)."""
+    parser.add_argument("--requests", type=int, default=50, help=f"measured requests per {per}")
+    parser.add_argument("--warmup", type=int, default=5, help=f"unmeasured requests per {per}")
+
+
+def check_request_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with a usage error unless ``--requests`` is positive and ``--warmup`` is not
+    negative."""
+    if args.requests < 1 or args.warmup < 0:
+        parser.error("--requests must be at least 1 and --warmup not negative")
+
+
+def finish(
+    run: Callable[[argparse.Namespace], Awaitable[dict[str, Any]]],
+    args: argparse.Namespace,
+    *failures: str,
+) -> int:
+    """Run the bench; print its figures as the last line (compact JSON).
+
+    The exit status: 1 when any of the figures named ``failures`` is true, else 0.
+    """
+    figures = asyncio.run(run(args))
+    print(json.dumps(figures, separators=(",", ":")), flush=True)
+    return 1 if any(figures[name] for name in failures) else 0
 
 
 async def ensure_database(url: str) -> None:
@@ -70,6 +160,19 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+def spread(
+    values: list[float], *, unit: str = "ms", digits: int = 2, also: Sequence[int] = ()
+) -> dict[str, float]:
+    """Median, p95, the percentiles ``also`` and the maximum of ``values`` (not empty),
+    rounded to ``digits``; keys such as ``p50_ms``, ``p95_ms``, ``p99_ms``, ``max_ms``."""
+    return {
+        f"p50_{unit}": round(statistics.median(values), digits),
+        f"p95_{unit}": round(percentile(values, 95), digits),
+        **{f"p{pct}_{unit}": round(percentile(values, pct), digits) for pct in also},
+        f"max_{unit}": round(max(values), digits),
+    }
+
+
 def process_cpu_s(pid: int) -> float | None:
     """CPU seconds (user + system) a process used so far; None where /proc is missing.
 
@@ -89,8 +192,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def python_module(module: str, *args: str) -> list[str]:
+    """The command running ``python -m module args`` with the project's virtualenv (else
+    this interpreter)."""
+    venv = ROOT / ".venv" / "bin" / "python"
+    return [str(venv if venv.exists() else sys.executable), "-m", module, *args]
+
+
+def temp_log(prefix: str) -> Path:
+    """A new, empty log file in the temporary directory."""
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=".log")
+    os.close(fd)
+    return Path(name)
+
+
 def spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start the server in its own session, output to ``log_path``."""
+    """Start a process in its own session, output to ``log_path``."""
     with log_path.open("wb") as log:
         return subprocess.Popen(
             command,
@@ -130,25 +247,16 @@ async def stop_server(server: Server) -> None:
 async def start_server(
     extra_env: dict[str, str] | None = None,
     *,
-    app: str = "scalemark.app:create_app",
+    app: str = DEFAULT_APP,
     timeout_s: float = 30.0,
 ) -> Server:
     """Start uvicorn on a free port and wait (bounded) until ``/healthz`` answers 200."""
-    import os
-    import sys
-    import tempfile
-    import time
-
     import httpx
 
     port = free_port()
     env = {**os.environ, **(extra_env or {}), "PYTHONUNBUFFERED": "1"}
-    fd, name = tempfile.mkstemp(prefix=f"scalemark-bench-{port}-", suffix=".log")
-    os.close(fd)
-    venv = ROOT / ".venv" / "bin" / "python"
-    command = [
-        str(venv if venv.exists() else sys.executable),
-        "-m",
+    log_path = temp_log(f"scalemark-bench-{port}-")
+    command = python_module(
         "uvicorn",
         app,
         "--factory",
@@ -159,16 +267,11 @@ async def start_server(
         "--no-access-log",
         "--log-level",
         "warning",
-    ]
-    process = spawn(command, env, Path(name))
-    server = Server(port=port, process=process, log_path=Path(name))
+    )
+    process = spawn(command, env, log_path)
+    server = Server(port=port, process=process, log_path=log_path)
     deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"host": f"localhost:{port}"},
-        trust_env=False,
-        timeout=5,
-    ) as client:
+    async with local_client(port, "localhost", timeout_s=5) as client:
         while True:
             if process.poll() is not None:
                 raise SystemExit(f"server exited ({process.returncode}):\n{server.log_tail()}")
@@ -185,40 +288,89 @@ async def start_server(
             await asyncio.sleep(0.1)  # poll interval, bounded by the deadline
 
 
+@contextlib.asynccontextmanager
+async def serving(
+    extra_env: dict[str, str] | None = None, *, app: str = DEFAULT_APP
+) -> AsyncIterator[Server]:
+    """:func:`start_server` for the block; stopped when it ends."""
+    server = await start_server(extra_env, app=app)
+    try:
+        yield server
+    finally:
+        await stop_server(server)
+
+
 # --------------------------------------------------------------------------- database
 
 
 @contextlib.asynccontextmanager
-async def bench_database(database_url: str, redis_url: str) -> AsyncIterator[Any]:
+async def migrated_database(
+    database_url: str, *, size: int = 2, announce: bool = False
+) -> AsyncIterator[Any]:
+    """The database ``database_url`` (created when missing), migrated: a runner pool
+    (asyncpg) of ``size`` connections on it, closed when the block ends.
+
+    ``announce`` prints the shared migrations applied.
+    """
+    # Settings are read once, from the environment, by the first scalemark import.
+    os.environ["DATABASE_URL"] = database_url
+    await ensure_database(database_url)
+
+    from scalemark.db.migrations import connect, migrate_all
+    from scalemark.settings import get_settings
+
+    get_settings.cache_clear()
+    pool = await connect(database_url, size=size)
+    try:
+        report = await migrate_all(pool)
+        if report.failures:
+            raise SystemExit(f"migrations failed: {report.failures}")
+        if announce:
+            print(f"shared migrations applied: {report.shared_applied}")
+        yield pool
+    finally:
+        await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def bench_database(
+    database_url: str, redis_url: str, *, announce: bool = False
+) -> AsyncIterator[Any]:
     """Point the settings at the bench services, migrate, start the app's pool.
 
     Yields a runner pool (asyncpg) on the migrated database; the ORM pool of this
     process (``tenant_transaction``) runs until the block ends.
     """
-    # Settings are read once, from the environment, by the first scalemark import.
-    os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url
     os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789abcdef0123456789")
     os.environ["BASE_DOMAIN"] = "localhost"
-    await ensure_database(database_url)
 
     from scalemark.db import close_pool, start_pool
-    from scalemark.db.migrations import connect, migrate_all
-    from scalemark.settings import get_settings
 
-    get_settings.cache_clear()
-    pool = await connect(database_url, size=2)
-    try:
+    async with migrated_database(database_url, announce=announce) as pool:
         await start_pool()
         try:
-            report = await migrate_all(pool)
-            if report.failures:
-                raise SystemExit(f"migrations failed: {report.failures}")
             yield pool
         finally:
             await close_pool()
-    finally:
-        await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def bench_services(
+    args: argparse.Namespace, slugs: Sequence[str], *, announce: bool = False
+) -> AsyncIterator[Any]:
+    """:func:`bench_database` of ``--database-url`` and ``--redis-url``; the bench's tenants
+    ``slugs`` are dropped when the block ends, unless ``--keep``."""
+    from scalemark.tenancy.provisioning import drop_tenant
+
+    async with bench_database(args.database_url, args.redis_url, announce=announce) as pool:
+        try:
+            yield pool
+        finally:
+            if not args.keep:
+                async with pool.acquire() as conn:
+                    for slug in slugs:
+                        await drop_tenant(conn, slug)
 
 
 async def bench_tenant(conn: Any, slug: str, name: str) -> Any:
@@ -257,6 +409,22 @@ def unit_plan(total: int = 500) -> list[tuple[str, str, str, str | None]]:
     return rows[:total]
 
 
+async def create_units(total: int) -> dict[str, int]:
+    """``unit_plan(total)`` through the org service (paths and depths as in production).
+
+    Inside a tenant transaction; returns unit id by code.
+    """
+    from scalemark.db import tenant_transaction
+    from scalemark.org import service
+    from scalemark.org.rules import UnitData
+
+    async with tenant_transaction() as tx:
+        for code, name, kind, parent in unit_plan(total):
+            await service.create_unit(UnitData(code=code, name=name, kind=kind), parent)
+        rows = await tx.fetch("SELECT id, code FROM unit")
+    return {r["code"]: r["id"] for r in rows}
+
+
 # --------------------------------------------------------------------------- HTTP
 
 _CSRF_FIELD = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
@@ -268,20 +436,26 @@ def csrf_token(html: str) -> str | None:
     return match[1] if match else None
 
 
+def local_client(port: int, host: str, *, timeout_s: float) -> Any:
+    """An ``httpx.AsyncClient`` for the server on ``port`` that names ``host`` (no port) as
+    the ``Host`` header; proxies from the environment are not used."""
+    import httpx
+
+    return httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"host": f"{host}:{port}"},
+        trust_env=False,
+        timeout=timeout_s,
+    )
+
+
 @contextlib.asynccontextmanager
 async def signed_in(port: int, slug: str, email: str, password: str) -> AsyncIterator[Any]:
     """An ``httpx.AsyncClient`` on the tenant's host, signed in through the login form.
 
     Its cookie jar holds the session and the CSRF cookie.
     """
-    import httpx
-
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"host": f"{slug}.localhost:{port}"},
-        trust_env=False,
-        timeout=30,
-    ) as client:
+    async with local_client(port, f"{slug}.localhost", timeout_s=30) as client:
         form = await client.get("/login")
         token = csrf_token(form.text)
         if form.status_code != 200 or token is None:
@@ -299,6 +473,23 @@ async def sign_in(port: int, slug: str, email: str, password: str) -> str:
     """Sign in through the tenant's login form; the session id."""
     async with signed_in(port, slug, email, password) as client:
         return str(client.cookies.get(SESSION_COOKIE))
+
+
+@contextlib.asynccontextmanager
+async def serving_signed_in(
+    app: str, slug: str, email: str, password: str
+) -> AsyncIterator[tuple[Server, dict[str, str]]]:
+    """:func:`serving` ``app``, with the request headers (``Host`` and session ``Cookie``)
+    of ``email`` signed in on the tenant ``slug``."""
+    async with serving(app=app) as server:
+        session = await sign_in(server.port, slug, email, password)
+        yield (
+            server,
+            {
+                "Host": f"{slug}.localhost:{server.port}",
+                "Cookie": f"{SESSION_COOKIE}={session}",
+            },
+        )
 
 
 def cookie_header(client: Any) -> str:
@@ -328,10 +519,18 @@ class Reply:
 
 
 class Connection:
-    """A minimal HTTP/1.1 keep-alive client: the client adds next to nothing to the time."""
+    """A minimal HTTP/1.1 keep-alive client on one socket.
 
-    def __init__(self, port: int) -> None:
+    The client adds next to nothing to the time: httpx needs more CPU per request than
+    the server under concurrent load (it, not the server, became the bottleneck).
+    ``reopen``: a kept-alive connection the server closed meanwhile is reopened once and
+    the request sent again (counted in ``reconnects``); only for requests safe to repeat.
+    """
+
+    def __init__(self, port: int, *, reopen: bool = False) -> None:
         self.port = port
+        self.reopen = reopen
+        self.reconnects = 0
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -351,8 +550,22 @@ class Connection:
         self, method: str, path: str, headers: dict[str, str], body: bytes = b""
     ) -> Reply:
         """One request over the kept-alive connection (opened when needed)."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        for attempt in (1, 2):
+            reused = self.writer is not None
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            try:
+                return await self._exchange(method, path, headers, body)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                await self.close()
+                if not (self.reopen and reused) or attempt == 2:
+                    raise
+                self.reconnects += 1
+        raise AssertionError("unreachable")
+
+    async def _exchange(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> Reply:
         assert self.reader is not None and self.writer is not None
         fields = dict(headers)
         if body or method not in ("GET", "HEAD"):
@@ -374,7 +587,7 @@ class Connection:
             parts = []
             while True:
                 size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                if size == 0:
+                if size == 0:  # the last chunk, then trailer lines up to an empty one
                     while await self.reader.readuntil(b"\r\n") != b"\r\n":
                         pass
                     break
@@ -410,12 +623,7 @@ class Timings:
         """p50/p95/max (ms, rounded) and the count of ``values``."""
         if not values:
             return {"count": 0}
-        return {
-            "count": len(values),
-            "p50_ms": round(statistics.median(values), 2),
-            "p95_ms": round(percentile(values, 95), 2),
-            "max_ms": round(max(values), 2),
-        }
+        return {"count": len(values), **spread(values)}
 
     @staticmethod
     def columns(summary: dict[str, float | int]) -> str:
@@ -427,3 +635,53 @@ class Timings:
     def figures(self) -> dict[str, dict[str, float | int]]:
         """Summaries of both sides."""
         return {"client": self.summary(self.client_ms), "server": self.summary(self.server_ms)}
+
+
+async def timed(connection: Connection, path: str, headers: dict[str, str]) -> tuple[float, Reply]:
+    """One GET: client-observed milliseconds and the reply."""
+    started = time.perf_counter()
+    reply = await connection.request("GET", path, headers)
+    return (time.perf_counter() - started) * 1000, reply
+
+
+@dataclass
+class PageTimes:
+    """What :func:`time_page` measured of one page."""
+
+    status: int = 0
+    """The first reply's status; the first failing one's when a measured request failed."""
+    size: int = 0
+    """Bytes of the first reply's body."""
+    timings: Timings = field(default_factory=Timings)
+    cpu_ms: float | None = None
+    """Server CPU per measured request (user + system of its process)."""
+
+
+async def time_page(
+    server: Server,
+    connection: Connection,
+    path: str,
+    headers: dict[str, str],
+    *,
+    requests: int,
+    warmup: int,
+) -> PageTimes:
+    """GET ``path`` once; when that answers 200, ``warmup`` unmeasured requests and then
+    ``requests`` timed ones, one after the other (stopping at the first error)."""
+    _, reply = await timed(connection, path, headers)
+    found = PageTimes(reply.status, len(reply.body))
+    if reply.status != 200:
+        return found
+    for _ in range(warmup):
+        await timed(connection, path, headers)
+    cpu_before = process_cpu_s(server.process.pid)
+    for _ in range(requests):
+        elapsed, reply = await timed(connection, path, headers)
+        if reply.status != 200:
+            found.status = reply.status
+            return found
+        found.timings.add(elapsed, reply)
+    cpu_after = process_cpu_s(server.process.pid)
+    if cpu_before is not None and cpu_after is not None:
+        found.cpu_ms = round((cpu_after - cpu_before) * 1000 / requests, 1)
+    return found

@@ -34,8 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import html
-import json
-import os
 import random
 import re
 import sys
@@ -47,27 +45,27 @@ from typing import Any
 from urllib.parse import urlencode
 
 from _assessment import (
+    add_framework_option,
     bench_framework,
-    create_units,
-    framework_option,
     insert_assessment,
     insert_respondents,
 )
 from _common import (
     Connection,
-    Server,
     Timings,
-    bench_database,
+    add_common_options,
+    bench_parser,
+    bench_services,
     bench_tenant,
     cookie_header,
+    create_units,
     csrf_token,
+    finish,
     process_cpu_s,
+    serving,
     signed_in,
-    start_server,
-    stop_server,
 )
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
 SLUG = "bench-asm"
 PASSWORD = "bench-password-0123"
@@ -79,7 +77,7 @@ SIGN_IN_AT_ONCE = 8
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--clients", type=int, default=50, help="concurrent respondents (50)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds (20)")
     parser.add_argument(
@@ -87,23 +85,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--target-ms", type=float, default=25.0, help="server-side p95 target (25)")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the answers")
-    parser.add_argument(
-        "--framework",
-        type=framework_option,
-        help="framework file to run on (default: the built-in one, else mini.yaml)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the tenant afterwards")
-    parser.add_argument(
-        "--app", default="scalemark.app:create_app", help="ASGI app factory the server runs"
-    )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
-        help="bench database (created when missing)",
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS), help="Redis"
-    )
+    add_framework_option(parser)
+    add_common_options(parser, redis=DEFAULT_REDIS, keep="keep the tenant afterwards", app=True)
     args = parser.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0 or args.think_ms < 0:
         parser.error("--clients and --seconds must be positive, --think-ms not negative")
@@ -325,21 +308,17 @@ class Client:
 
 
 async def run(args: argparse.Namespace) -> dict:
-    from scalemark.tenancy.provisioning import drop_tenant
-
-    server: Server | None = None
     load = Load()
-    async with bench_database(args.database_url, args.redis_url) as pool:
-        try:
-            started = time.perf_counter()
-            async with pool.acquire() as conn:
-                world = await provision(conn, args.clients, args.framework)
-            print(
-                f"provisioned {SLUG} ({world.label}): {args.clients} units, respondents"
-                f" and accounts, {len(list(world.framework.questions()))} questions"
-                f" in {time.perf_counter() - started:.1f} s"
-            )
-            server = await start_server(app=args.app)
+    async with bench_services(args, [SLUG]) as pool:
+        started = time.perf_counter()
+        async with pool.acquire() as conn:
+            world = await provision(conn, args.clients, args.framework)
+        print(
+            f"provisioned {SLUG} ({world.label}): {args.clients} units, respondents"
+            f" and accounts, {len(list(world.framework.questions()))} questions"
+            f" in {time.perf_counter() - started:.1f} s"
+        )
+        async with serving(app=args.app) as server:
             gate = asyncio.Semaphore(SIGN_IN_AT_ONCE)
 
             async def open_one(person: Respondent) -> None:
@@ -364,12 +343,6 @@ async def run(args: argparse.Namespace) -> dict:
             if cpu_before is not None and cpu_after is not None:
                 load.server_cpu_s = cpu_after - cpu_before
             log_tail = server.log_tail(20)
-        finally:
-            if server is not None:
-                await stop_server(server)
-            if not args.keep:
-                async with pool.acquire() as conn:
-                    await drop_tenant(conn, SLUG)
     return report(args, world, load, elapsed, log_tail)
 
 
@@ -419,9 +392,7 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    figures = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(figures, separators=(",", ":")), flush=True)
-    return 1 if figures["errors"] or figures["missed"] else 0
+    return finish(run, parse_args(argv), "errors", "missed")
 
 
 if __name__ == "__main__":

@@ -23,35 +23,33 @@ when a page answers with an error or a measured page's p95 is above ``--target-m
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
 import random
-import statistics
 import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from _common import (
-    SESSION_COOKIE,
     Connection,
+    PageTimes,
     Server,
-    bench_database,
+    add_common_options,
+    add_request_options,
+    bench_parser,
+    bench_services,
     bench_tenant,
-    percentile,
-    sign_in,
-    start_server,
-    stop_server,
-    unit_plan,
+    check_request_options,
+    create_units,
+    finish,
+    serving_signed_in,
+    spread,
+    time_page,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 SLUG = "bench-gov"
 EMAIL = "hq.admin@bench-governance.example"
 PASSWORD = "bench-password-0123"
+UNITS = 500
 PAGES = ("/units", "/units/manage", "/rollout", "/setup")
 OPTIONAL_PAGES = (
     "/governance",
@@ -62,25 +60,12 @@ OPTIONAL_PAGES = (
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=50, help="measured requests per page")
-    parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests per page")
+    parser = bench_parser(__doc__)
+    add_request_options(parser, "page")
     parser.add_argument("--target-ms", type=float, default=50.0, help="p95 target per page")
-    parser.add_argument("--keep", action="store_true", help="keep the tenant afterwards")
-    parser.add_argument(
-        "--app", default="scalemark.app:create_app", help="ASGI app factory the server runs"
-    )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
-        help="bench database (created when missing)",
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS), help="Redis"
-    )
+    add_common_options(parser, redis=DEFAULT_REDIS, keep="keep the tenant afterwards", app=True)
     args = parser.parse_args(argv)
-    if args.requests < 1 or args.warmup < 0:
-        parser.error("--requests must be at least 1 and --warmup not negative")
+    check_request_options(parser, args)
     return args
 
 
@@ -88,18 +73,14 @@ async def provision(conn, rng: random.Random) -> dict[str, int]:  # type: ignore
     """The bench tenant with its units, admin, stages, gates and governance rows."""
     from scalemark.db import tenant_transaction
     from scalemark.identity.provisioning import ensure_member
-    from scalemark.org import service
-    from scalemark.org.rules import UnitData
 
     ref = await bench_tenant(conn, SLUG, "Bench Governance Group")
     counts: dict[str, int] = {}
     async with tenant_transaction(ref) as tx:
-        for code, name, kind, parent in unit_plan():
-            await service.create_unit(UnitData(code=code, name=name, kind=kind), parent)
-        counts["units"] = int(await tx.fetchval("SELECT count(*) FROM unit"))
+        units = await create_units(UNITS)
+        counts["units"] = len(units)
         # Rollout: units spread over the stages, a history row per move, some gates.
-        ids = [r["id"] for r in await tx.fetch("SELECT id FROM unit ORDER BY id")]
-        for unit_id in ids:
+        for unit_id in sorted(units.values()):
             stage = rng.choice((1, 1, 2, 2, 3, 3, 4, 5))
             if stage > 1:
                 await tx.execute(
@@ -158,42 +139,35 @@ async def _maybe_rows(tx, table: str, sql: str) -> int:  # type: ignore[no-untyp
 
 @dataclass
 class PageResult:
+    """One page and what it measured (client-observed latencies only)."""
+
     path: str
-    status: int
-    size: int = 0
-    latencies_ms: list[float] = field(default_factory=list)
+    times: PageTimes
+
+    @property
+    def status(self) -> int:
+        return self.times.status
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return self.times.timings.client_ms
 
     def figures(self) -> dict[str, float | int | str]:
-        values = self.latencies_ms or [0.0]
         return {
             "status": self.status,
-            "bytes": self.size,
-            "p50_ms": round(statistics.median(values), 2),
-            "p95_ms": round(percentile(values, 95), 2),
-            "max_ms": round(max(values), 2),
+            "bytes": self.times.size,
+            **spread(self.latencies_ms or [0.0]),
         }
 
 
 async def measure(
-    server: Server, session: str, path: str, requests: int, warmup: int
+    server: Server, headers: dict[str, str], path: str, requests: int, warmup: int
 ) -> PageResult:
-    headers = {"Host": f"{SLUG}.localhost:{server.port}", "Cookie": f"{SESSION_COOKIE}={session}"}
+    """The page's timings over a connection of its own."""
     connection = Connection(server.port)
     try:
-        status, body = await connection.get(path, headers)
-        result = PageResult(path, status, len(body))
-        if status != 200:
-            return result
-        for _ in range(warmup):
-            await connection.get(path, headers)
-        for _ in range(requests):
-            started = time.perf_counter()
-            status, body = await connection.get(path, headers)
-            result.latencies_ms.append((time.perf_counter() - started) * 1000)
-            if status != 200:
-                result.status = status
-                break
-        return result
+        times = await time_page(server, connection, path, headers, requests=requests, warmup=warmup)
+        return PageResult(path, times)
     finally:
         await connection.close()
 
@@ -202,30 +176,19 @@ async def measure(
 
 
 async def run(args: argparse.Namespace) -> dict:
-    from scalemark.tenancy.provisioning import drop_tenant
-
-    server: Server | None = None
     results: list[PageResult] = []
-    async with bench_database(args.database_url, args.redis_url) as pool:
-        try:
-            started = time.perf_counter()
-            async with pool.acquire() as conn:
-                counts = await provision(conn, random.Random(7))
-            print(
-                f"provisioned {SLUG}: {counts['units']} units, {counts['standards']} standards,"
-                f" {counts['kpis']} KPIs in {time.perf_counter() - started:.1f} s"
-            )
-            server = await start_server(app=args.app)
-            session = await sign_in(server.port, SLUG, EMAIL, PASSWORD)
+    async with bench_services(args, [SLUG]) as pool:
+        started = time.perf_counter()
+        async with pool.acquire() as conn:
+            counts = await provision(conn, random.Random(7))
+        print(
+            f"provisioned {SLUG}: {counts['units']} units, {counts['standards']} standards,"
+            f" {counts['kpis']} KPIs in {time.perf_counter() - started:.1f} s"
+        )
+        async with serving_signed_in(args.app, SLUG, EMAIL, PASSWORD) as (server, headers):
             for path in PAGES + OPTIONAL_PAGES:
-                results.append(await measure(server, session, path, args.requests, args.warmup))
+                results.append(await measure(server, headers, path, args.requests, args.warmup))
             log_tail = server.log_tail(20)
-        finally:
-            if server is not None:
-                await stop_server(server)
-            if not args.keep:
-                async with pool.acquire() as conn:
-                    await drop_tenant(conn, SLUG)
 
     measured = [r for r in results if r.status == 200 and r.latencies_ms]
     errors = [r for r in results if r.path in PAGES and r.status != 200]
@@ -236,7 +199,7 @@ async def run(args: argparse.Namespace) -> dict:
         f = r.figures()
         if r.latencies_ms:
             print(
-                f"{r.path:<24} {r.status:>6} {r.size / 1024:>7.1f} {f['p50_ms']:>8.1f}"
+                f"{r.path:<24} {r.status:>6} {r.times.size / 1024:>7.1f} {f['p50_ms']:>8.1f}"
                 f" {f['p95_ms']:>8.1f} {f['max_ms']:>8.1f}"
             )
         else:
@@ -256,9 +219,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    figures = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(figures, separators=(",", ":")), flush=True)
-    return 1 if figures["errors"] or figures["slow"] else 0
+    return finish(run, parse_args(argv), "errors", "slow")
 
 
 if __name__ == "__main__":

@@ -23,12 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import os
 import random
 import re
-import statistics
 import sys
 import time
 from collections import Counter
@@ -36,34 +33,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _common import Server, ensure_database, percentile, start_server, stop_server
+from _common import (
+    SESSION_COOKIE,
+    Connection,
+    Server,
+    add_common_options,
+    bench_parser,
+    bench_services,
+    bench_tenant,
+    finish,
+    serving,
+    sign_in,
+    spread,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 SLUG_PREFIX = "biso-"
 PASSWORD = "bench-password-0123"
-SESSION_COOKIE = "sm_session"
 MARKER = re.compile(r"\bbiso-(\d{2,3})\b|\bB(\d{2,3})-R")
 """Any bench tenant's slug or unit-code prefix; the digits are the tenant's index."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=5000, help="measured requests (5000)")
     parser.add_argument("--tenants", type=int, default=20, help="tenants (20)")
     parser.add_argument("--concurrency", type=int, default=50, help="requests in flight (50)")
     parser.add_argument("--pool-max", type=int, default=5, help="server's DB_POOL_MAX (5)")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the request mix")
-    parser.add_argument("--keep", action="store_true", help="keep the tenants afterwards")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
-        help="bench database (created when missing)",
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS), help="Redis"
-    )
+    add_common_options(parser, redis=DEFAULT_REDIS, keep="keep the tenants afterwards")
     args = parser.parse_args(argv)
     if not 2 <= args.tenants <= 999:
         parser.error("--tenants must be between 2 and 999")
@@ -87,9 +85,14 @@ class Tree:
     session: str = ""
 
 
+def tenant_slug(index: int, width: int) -> str:
+    """The slug of bench tenant ``index``, its number ``width`` digits wide."""
+    return f"{SLUG_PREFIX}{index:0{width}d}"
+
+
 def tree_spec(index: int, width: int) -> list[tuple[str, str, str, str | None]]:
     """(code, name, kind, parent) rows: HQ, 2–3 regions, 1–3 countries per region."""
-    slug, prefix = f"{SLUG_PREFIX}{index:0{width}d}", f"B{index:0{width}d}"
+    slug, prefix = tenant_slug(index, width), f"B{index:0{width}d}"
     rows: list[tuple[str, str, str, str | None]] = [("HQ", f"{slug} Headquarters", "hq", None)]
     for r in range(1, 3 + index % 2):
         region = f"{prefix}-R{r}"
@@ -100,18 +103,14 @@ def tree_spec(index: int, width: int) -> list[tuple[str, str, str, str | None]]:
 
 
 async def provision(conn, index: int, width: int) -> Tree:  # type: ignore[no-untyped-def]
-    from scalemark.db import TenantRef, tenant_transaction
+    from scalemark.db import tenant_transaction
     from scalemark.identity.provisioning import ensure_member
     from scalemark.org import service
     from scalemark.org.rules import UnitData
-    from scalemark.tenancy.provisioning import create_tenant, drop_tenant
-    from scalemark.tenancy.slugs import role_for, schema_for
 
-    slug = f"{SLUG_PREFIX}{index:0{width}d}"
+    slug = tenant_slug(index, width)
     tree = Tree(index=index, slug=slug, name=f"Bench Org {slug}")
-    await drop_tenant(conn, slug)  # leftovers of an interrupted run
-    await create_tenant(conn, slug, tree.name)
-    ref = TenantRef(slug=slug, schema=schema_for(slug), role=role_for(slug), name=tree.name)
+    ref = await bench_tenant(conn, slug, tree.name)
     async with tenant_transaction(ref):
         for code, name, kind, parent in tree_spec(index, width):
             node = await service.create_unit(UnitData(code=code, name=name, kind=kind), parent)
@@ -157,34 +156,6 @@ def process_tcp_ports(pid: int) -> set[int]:
     return ports
 
 
-async def sign_in(server: Server, tree: Tree) -> None:
-    """Sign the tenant's member in through the login form; keeps the session id."""
-    import httpx
-
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{server.port}",
-        headers={"host": f"{tree.slug}.localhost:{server.port}"},
-        trust_env=False,
-        timeout=30,
-    ) as client:
-        form = await client.get("/login")
-        token = re.search(r'name="_csrf_token"\s+value="([^"]+)"', form.text)
-        if form.status_code != 200 or token is None:
-            raise SystemExit(f"{tree.slug}: no login form ({form.status_code})")
-        response = await client.post(
-            "/login",
-            data={
-                "email": tree.email,
-                "password": PASSWORD,
-                "next": "/",
-                "_csrf_token": token.group(1),
-            },
-        )
-        tree.session = client.cookies.get(SESSION_COOKIE) or ""
-        if response.status_code not in (302, 303) or not tree.session:
-            raise SystemExit(f"{tree.slug}: sign-in failed ({response.status_code})")
-
-
 # --------------------------------------------------------------------------- load
 
 
@@ -228,80 +199,12 @@ class Result:
     reconnects: int = 0
 
 
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client on one socket.
-
-    httpx needs more CPU per request than the server at this concurrency (it, not the
-    server, became the bottleneck), so the bench speaks HTTP itself: one connection per
-    worker, reopened when the server closes it.
-    """
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.reconnects = 0
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-        self.reader = self.writer = None
-
-    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, str]:
-        """Send a GET; a reused connection that the server closed is reopened once."""
-        for attempt in (1, 2):
-            reused = self.writer is not None
-            if self.writer is None:
-                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-            try:
-                return await self._exchange(path, headers)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                await self.close()
-                if not reused or attempt == 2:
-                    raise
-                self.reconnects += 1
-        raise AssertionError("unreachable")
-
-    async def _exchange(self, path: str, headers: dict[str, str]) -> tuple[int, str]:
-        assert self.reader is not None and self.writer is not None
-        lines = [f"GET {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
-        self.writer.write("\r\n".join(lines).encode("latin-1"))
-        await self.writer.drain()
-        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ", 2)[1])
-        fields: dict[str, str] = {}
-        for line in head[1:]:
-            name, _, value = line.partition(":")
-            if name:
-                fields[name.strip().lower()] = value.strip()
-        if "content-length" in fields:
-            body = await self.reader.readexactly(int(fields["content-length"]))
-        elif fields.get("transfer-encoding", "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                if size == 0:  # last chunk, then trailer lines up to an empty one
-                    while await self.reader.readuntil(b"\r\n") != b"\r\n":
-                        pass
-                    break
-                parts.append((await self.reader.readexactly(size + 2))[:-2])
-            body = b"".join(parts)
-        else:
-            body = await self.reader.read()
-            await self.close()
-        if fields.get("connection", "").lower() == "close":
-            await self.close()
-        return status, body.decode("utf-8", errors="replace")
-
-
 async def run_load(server: Server, jobs: list[Job], concurrency: int) -> Result:
     result = Result()
     queue = iter(jobs)
 
     async def worker() -> None:
-        connection = Connection(server.port)
+        connection = Connection(server.port, reopen=True)
         try:
             for job in queue:  # a shared iterator: each job is taken once
                 headers = {
@@ -312,7 +215,7 @@ async def run_load(server: Server, jobs: list[Job], concurrency: int) -> Result:
                     headers["HX-Request"] = "true"
                 started = time.perf_counter()
                 try:
-                    status, body = await connection.get(job.path, headers)
+                    status, content = await connection.get(job.path, headers)
                 except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                     result.errors.append(f"{job.tree.slug} {job.path}: {type(exc).__name__}")
                     continue
@@ -321,6 +224,7 @@ async def run_load(server: Server, jobs: list[Job], concurrency: int) -> Result:
                 if status != 200:
                     result.errors.append(f"{job.tree.slug} {job.path}: {status}")
                     continue
+                body = content.decode("utf-8", errors="replace")
                 foreign = {int(a or b) for a, b in MARKER.findall(body)} - {job.tree.index}
                 if foreign:
                     result.leaks.append(f"{job.tree.slug} {job.path}: shows {sorted(foreign)}")
@@ -353,67 +257,41 @@ async def server_backends(pool, server: Server) -> int:  # type: ignore[no-untyp
 
 
 async def run(args: argparse.Namespace) -> dict:
-    # Settings are read once, from the environment, by the first scalemark import.
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ["REDIS_URL"] = args.redis_url
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789abcdef0123456789")
-    os.environ["BASE_DOMAIN"] = "localhost"
-    await ensure_database(args.database_url)
-
-    from scalemark.db import close_pool, start_pool
-    from scalemark.db.migrations import connect, migrate_all
-    from scalemark.settings import get_settings
-    from scalemark.tenancy.provisioning import drop_tenant
-
-    get_settings.cache_clear()
     width = max(2, len(str(args.tenants - 1)))
-    pool = await connect(args.database_url, size=2)
-    await start_pool()
-    server: Server | None = None
-    try:
-        report = await migrate_all(pool)
-        print(f"shared migrations applied: {report.shared_applied}")
+    slugs = [tenant_slug(i, width) for i in range(args.tenants)]
+    async with bench_services(args, slugs, announce=True) as pool:
         started = time.perf_counter()
         async with pool.acquire() as conn:
             trees = [await provision(conn, i, width) for i in range(args.tenants)]
         print(f"provisioned {len(trees)} tenants in {time.perf_counter() - started:.2f} s")
 
-        server = await start_server({"DB_POOL_MAX": str(args.pool_max), "DB_POOL_MIN": "1"})
-        for tree in trees:
-            await sign_in(server, tree)
-        rng = random.Random(args.seed)
-        warmup = await run_load(
-            server,
-            [j for t in trees for j in plan_jobs([t], 1, rng)],
-            min(args.concurrency, len(trees)),
-        )
-        jobs = plan_jobs(trees, args.requests, rng)
+        async with serving({"DB_POOL_MAX": str(args.pool_max), "DB_POOL_MIN": "1"}) as server:
+            for tree in trees:
+                tree.session = await sign_in(server.port, tree.slug, tree.email, PASSWORD)
+            rng = random.Random(args.seed)
+            warmup = await run_load(
+                server,
+                [j for t in trees for j in plan_jobs([t], 1, rng)],
+                min(args.concurrency, len(trees)),
+            )
+            jobs = plan_jobs(trees, args.requests, rng)
 
-        peak = 0
-        done = asyncio.Event()
+            peak = 0
+            done = asyncio.Event()
 
-        async def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, await server_backends(pool, server))
-                await asyncio.sleep(0.05)  # sampling interval while the load runs
+            async def sample() -> None:
+                nonlocal peak
+                while not done.is_set():
+                    peak = max(peak, await server_backends(pool, server))
+                    await asyncio.sleep(0.05)  # sampling interval while the load runs
 
-        sampler = asyncio.create_task(sample())
-        try:
-            result = await run_load(server, jobs, args.concurrency)
-        finally:
-            done.set()
-            await sampler
-        log_tail = server.log_tail(20) if result.errors else ""
-    finally:
-        if server is not None:
-            await stop_server(server)
-        if not args.keep:
-            async with pool.acquire() as conn:
-                for i in range(args.tenants):
-                    await drop_tenant(conn, f"{SLUG_PREFIX}{i:0{width}d}")
-        await close_pool()
-        await pool.close()
+            sampler = asyncio.create_task(sample())
+            try:
+                result = await run_load(server, jobs, args.concurrency)
+            finally:
+                done.set()
+                await sampler
+            log_tail = server.log_tail(20) if result.errors else ""
 
     latencies = result.latencies_ms or [0.0]
     total = sum(result.statuses.values())
@@ -428,16 +306,13 @@ async def run(args: argparse.Namespace) -> dict:
         "leaks": len(result.leaks) + len(warmup.leaks),
         "missing_markers": len(result.missing) + len(warmup.missing),
         "rps": round(total / max(result.seconds, 1e-9), 1),
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p95_ms": round(percentile(latencies, 95), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
-        "max_ms": round(max(latencies), 2),
+        **spread(latencies, also=(99,)),
         "seconds": round(result.seconds, 3),
         "peak_db_connections": peak,
         "reconnects": result.reconnects,
     }
     print(f"database:          {urlsplit(args.database_url).path.lstrip('/')}")
-    print(f"tenants:           {args.tenants} ({SLUG_PREFIX}{0:0{width}d} …)")
+    print(f"tenants:           {args.tenants} ({tenant_slug(0, width)} …)")
     print(f"requests:          {total} in {result.seconds:.2f} s, {args.concurrency} in flight")
     print(f"throughput:        {figures['rps']:.1f} requests/s")
     print(f"latency p50/p95:   {figures['p50_ms']:.1f} / {figures['p95_ms']:.1f} ms")
@@ -458,10 +333,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    figures = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(figures, separators=(",", ":")), flush=True)
-    bad = figures["errors"] or figures["leaks"] or figures["missing_markers"]
-    return 1 if bad else 0
+    return finish(run, parse_args(argv), "errors", "leaks", "missing_markers")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import shutil
 import statistics
 import sys
@@ -37,9 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import ensure_database
+from _common import add_common_options, bench_parser, finish, migrated_database
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
 SLUG_PREFIX = "bench-"
 COLUMN = "bench_note"
 PLAN_TARGET_S = 2.0
@@ -47,13 +44,9 @@ APPLY_TARGET_S = 15.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--tenants", type=int, default=1000, help="bench tenants (1000)")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
-        help="bench database (created when missing)",
-    )
+    add_common_options(parser)
     parser.add_argument(
         "--concurrency",
         type=int,
@@ -171,17 +164,10 @@ def fmt(runs: list[float]) -> str:
 
 
 async def run(args: argparse.Namespace) -> dict:
-    # DATABASE_URL must be set before scalemark reads its settings.
-    os.environ["DATABASE_URL"] = args.database_url
-    await ensure_database(args.database_url)
+    # The shared schema and existing tenants are brought up to date first.
+    async with migrated_database(args.database_url, size=max(args.concurrency) + 2) as pool:
+        from scalemark.db.migrations import load_migrations, migrate_all
 
-    from scalemark.db.migrations import connect, load_migrations, migrate_all
-    from scalemark.settings import get_settings
-
-    get_settings.cache_clear()
-    pool = await connect(args.database_url, size=max(args.concurrency) + 2)
-    try:
-        await migrate_all(pool)  # shared schema and existing tenants up to date
         version = max((m.version for m in load_migrations("tenant")), default=0) + 1
         workers = max(args.concurrency)
 
@@ -236,8 +222,6 @@ async def run(args: argparse.Namespace) -> dict:
         if not args.keep:
             seconds = await drop_bench_tenants(pool, await bench_slugs(pool))
             print(f"dropped bench tenants in {seconds:.1f} s (use --keep to reuse them)")
-    finally:
-        await pool.close()
 
     used = args.concurrency[0]
     figures = {
@@ -258,9 +242,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    figures = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(figures, separators=(",", ":")), flush=True)
-    return 0
+    return finish(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -13,28 +13,20 @@ drops them again and prints the figures; the last line is JSON.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
 import statistics
 import sys
 import time
 from urllib.parse import urlsplit
 
-from _common import ensure_database, percentile
+from _common import add_common_options, bench_parser, finish, migrated_database, spread
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench"
 SLUG_PREFIX = "bprov-"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--tenants", type=int, default=50, help="tenants to provision (50)")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
-        help="bench database (created when missing)",
-    )
+    add_common_options(parser)
     args = parser.parse_args(argv)
     if args.tenants < 1:
         parser.error("--tenants must be at least 1")
@@ -42,20 +34,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace) -> dict:
-    # DATABASE_URL must be set before scalemark reads its settings.
-    os.environ["DATABASE_URL"] = args.database_url
-    await ensure_database(args.database_url)
-
-    from scalemark.db.migrations import connect, migrate_all
-    from scalemark.settings import get_settings
-    from scalemark.tenancy.provisioning import create_tenant, drop_tenant
-
-    get_settings.cache_clear()
     slugs = [f"{SLUG_PREFIX}{i:04d}" for i in range(1, args.tenants + 1)]
-    pool = await connect(args.database_url, size=2)
-    try:
-        report = await migrate_all(pool)
-        print(f"shared migrations applied: {report.shared_applied}")
+    async with migrated_database(args.database_url, announce=True) as pool:
+        from scalemark.tenancy.provisioning import create_tenant, drop_tenant
+
         timings: list[float] = []
         async with pool.acquire() as conn:
             for slug in slugs:  # leftovers of an interrupted run
@@ -70,15 +52,11 @@ async def run(args: argparse.Namespace) -> dict:
             for slug in slugs:
                 await drop_tenant(conn, slug)
             drop_s = time.perf_counter() - drop_started
-    finally:
-        await pool.close()
 
     figures = {
         "bench": "provision",
         "tenants": args.tenants,
-        "p50_ms": round(statistics.median(timings), 2),
-        "p95_ms": round(percentile(timings, 95), 2),
-        "max_ms": round(max(timings), 2),
+        **spread(timings),
         "mean_ms": round(statistics.fmean(timings), 2),
         "total_s": round(total_s, 3),
         "drop_total_s": round(drop_s, 3),
@@ -95,9 +73,7 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    figures = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(figures, separators=(",", ":")), flush=True)
-    return 0
+    return finish(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -33,41 +33,48 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from _assessment import (
+    add_framework_option,
+    answer_assessment,
     bench_framework,
-    create_units,
-    framework_option,
-    insert_answers,
     insert_assessment,
-    insert_respondents,
+    insert_validations,
 )
-from _common import ROOT, bench_database, bench_tenant, percentile, spawn
+from _common import (
+    add_common_options,
+    bench_parser,
+    bench_services,
+    bench_tenant,
+    create_units,
+    finish,
+    python_module,
+    spawn,
+    spread,
+    temp_log,
+)
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/scalemark_bench_reports"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/10"
 SLUG = "bench-reports"
 UNITS = 40
-VALIDATED_SHARE = 0.1
 LOCALES = ("en", "de", "fr", "es", "it")
 ZONES = ("Europe/Berlin", "Europe/Rome", "Europe/Madrid", "Europe/Paris", "Europe/London")
 """Time zones of the throughput reports (each a distinct fingerprint)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--renders", type=int, default=10, help="measured board summaries")
     parser.add_argument("--full-renders", type=int, default=3, help="measured full reports")
     parser.add_argument("--reports", type=int, default=20, help="reports in the throughput run")
@@ -76,19 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--target-page-s", type=float, default=0.15, help="full report: seconds per page"
     )
-    parser.add_argument(
-        "--framework",
-        type=framework_option,
-        help="framework file to run on (default: the built-in one, else mini.yaml)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the tenant afterwards")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL),
-        help="bench database (created when missing)",
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS), help="Redis"
+    add_framework_option(parser)
+    add_common_options(
+        parser, redis=DEFAULT_REDIS, database=DEFAULT_URL, keep="keep the tenant afterwards"
     )
     args = parser.parse_args(argv)
     if min(args.renders, args.full_renders, args.reports, args.workers) < 1:
@@ -122,35 +119,16 @@ async def provision(conn: Any, rng: random.Random, framework_file: Path | None) 
         assessment_id = await insert_assessment(
             tx, chosen, title="Scalability check 2026", status="closed", unit_ids=unit_ids
         )
-        people = [
-            (unit_id, f"r{n}.u{unit_id}@bench-reports.example")
-            for unit_id in unit_ids
-            for n in range(1 + (rng.random() < 0.5))
-        ]
-        respondents = await insert_respondents(tx, assessment_id, people)
-        answers = await insert_answers(tx, chosen, respondents, rng)
-        keys = [q.key for q in chosen.framework.questions()]
-        validations = [
-            (unit_id, key, rng.randint(1, 5))
-            for unit_id in unit_ids
-            if rng.random() < VALIDATED_SHARE
-            for key in rng.sample(keys, min(3, len(keys)))
-        ]
-        await tx.execute(
-            "INSERT INTO assessment_validation (assessment_id, unit_id, question_key, choice,"
-            " level, rationale) SELECT $1, u, k, 'level', l, 'Checked in the bench workshop.'"
-            " FROM unnest($2::bigint[], $3::varchar[], $4::smallint[]) AS t(u, k, l)",
-            assessment_id,
-            [v[0] for v in validations],
-            [v[1] for v in validations],
-            [v[2] for v in validations],
+        respondents, answers = await answer_assessment(
+            tx, chosen, assessment_id, unit_ids, rng, "bench-reports.example"
         )
+        validations = await insert_validations(tx, chosen, assessment_id, unit_ids, rng)
     counts = {
         "units": len(unit_ids),
-        "respondents": len(respondents),
+        "respondents": respondents,
         "answers": answers,
-        "validations": len(validations),
-        "questions": len(keys),
+        "validations": validations,
+        "questions": len(list(chosen.framework.questions())),
     }
     return World(ref, assessment_id, units, chosen.label, counts)
 
@@ -172,11 +150,7 @@ class Renders:
     refused: set[str] = field(default_factory=set)
 
     def summary(self, values: list[float]) -> dict[str, float]:
-        return {
-            "p50_s": round(statistics.median(values), 3),
-            "p95_s": round(percentile(values, 95), 3),
-            "max_s": round(max(values), 3),
-        }
+        return spread(values, unit="s", digits=3)
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -229,18 +203,11 @@ async def measure_renders(pool: Any, world: World, audience: str, count: int) ->
 def start_workers(count: int) -> list[tuple[subprocess.Popen[bytes], Path]]:
     """``count`` arq workers with one render process each, in their own sessions."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "REPORT_RENDER_PROCESSES": "1"}
-    venv = ROOT / ".venv" / "bin" / "python"
-    command = [
-        str(venv if venv.exists() else sys.executable),
-        "-m",
-        "arq",
-        "scalemark.worker.WorkerSettings",
-    ]
+    command = python_module("arq", "scalemark.worker.WorkerSettings")
     started = []
     for _ in range(count):
-        fd, name = tempfile.mkstemp(prefix="scalemark-bench-worker-", suffix=".log")
-        os.close(fd)
-        started.append((spawn(command, env, Path(name)), Path(name)))
+        log_path = temp_log("scalemark-bench-worker-")
+        started.append((spawn(command, env, log_path), log_path))
     return started
 
 
@@ -342,34 +309,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from redis.asyncio import Redis
 
     from scalemark.reports.render import RenderPool
-    from scalemark.tenancy.provisioning import drop_tenant
 
     redis = Redis.from_url(args.redis_url)
     await redis.flushdb()
     await redis.aclose()
-    async with bench_database(args.database_url, args.redis_url) as pool:
+    async with bench_services(args, [SLUG]) as pool:
+        started = time.perf_counter()
+        async with pool.acquire() as conn:
+            world = await provision(conn, random.Random(17), args.framework)
+        c = world.counts
+        print(
+            f"provisioned {SLUG} ({world.framework}): {c['units']} units,"
+            f" {c['respondents']} respondents, {c['answers']} answers,"
+            f" {c['validations']} validations in {time.perf_counter() - started:.1f} s"
+        )
+        renderer = RenderPool(processes=1, tasks_per_process=1000)
         try:
-            started = time.perf_counter()
-            async with pool.acquire() as conn:
-                world = await provision(conn, random.Random(17), args.framework)
-            c = world.counts
-            print(
-                f"provisioned {SLUG} ({world.framework}): {c['units']} units,"
-                f" {c['respondents']} respondents, {c['answers']} answers,"
-                f" {c['validations']} validations in {time.perf_counter() - started:.1f} s"
-            )
-            renderer = RenderPool(processes=1, tasks_per_process=1000)
-            try:
-                await renderer.warm_up()
-                board = await measure_renders(renderer, world, "board", args.renders)
-                full = await measure_renders(renderer, world, "full", args.full_renders)
-            finally:
-                renderer.close()
-            rate = await throughput(world, args)
+            await renderer.warm_up()
+            board = await measure_renders(renderer, world, "board", args.renders)
+            full = await measure_renders(renderer, world, "full", args.full_renders)
         finally:
-            if not args.keep:
-                async with pool.acquire() as conn:
-                    await drop_tenant(conn, SLUG)
+            renderer.close()
+        rate = await throughput(world, args)
     return report(args, world, board, full, rate)
 
 
@@ -434,9 +395,7 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    figures = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(figures, separators=(",", ":")), flush=True)
-    return 1 if figures["errors"] or figures["missed"] else 0
+    return finish(run, parse_args(argv), "errors", "missed")
 
 
 # The guard matters: render processes are spawned and re-import this module.
