@@ -42,6 +42,20 @@ async def token_for(aw: AnsweringWorld, who: str) -> str:
     return secret
 
 
+def bearer(token: str) -> dict[str, str]:
+    """Headers for an API call with ``token``."""
+    return {"authorization": f"Bearer {token}"}
+
+
+async def save_as(
+    server: LiveServer, aw: AnsweringWorld, who: str, path: str, form: dict[str, str]
+) -> None:
+    """``who`` saves ``form`` at ``path`` (as htmx does), and it is accepted."""
+    async with await client_for(server, aw, who) as client:
+        saved = await client.post(path, form, htmx=True)
+        assert saved.status_code == 200
+
+
 async def answers_of(aw: AnsweringWorld, who: str, unit: str) -> dict[str, answers.Answer]:
     async with tenant_transaction(aw.world.tenant):
         seat = await answers.respondent_seat(
@@ -53,13 +67,13 @@ async def answers_of(aw: AnsweringWorld, who: str, unit: str) -> dict[str, answe
 async def test_a_de_respondent_cannot_read_or_write_france(
     server: LiveServer, aw: AnsweringWorld
 ) -> None:
-    async with await client_for(server, aw, "chloe") as chloe:
-        saved = await chloe.post(
-            f"{aw.base('FR')}/q/gov_standards",
-            question_form("gov_standards", answer="4", comment="secret FR note"),
-            htmx=True,
-        )
-        assert saved.status_code == 200
+    await save_as(
+        server,
+        aw,
+        "chloe",
+        f"{aw.base('FR')}/q/gov_standards",
+        question_form("gov_standards", answer="4", comment="secret FR note"),
+    )
     async with await client_for(server, aw, "anna") as anna:
         fr = aw.base("FR")
         for path in (fr, f"{fr}/governance", f"{fr}/q/gov_standards"):
@@ -89,7 +103,7 @@ async def test_a_de_respondent_cannot_read_or_write_france(
         assert (await anna.get(aw.base("HQ"))).status_code == 404
 
     token = await token_for(aw, "anna")
-    async with server.client(aw.slug, headers={"authorization": f"Bearer {token}"}) as api:
+    async with server.client(aw.slug, headers=bearer(token)) as api:
         assert (await api.get(aw.api("FR"))).status_code == 403
         put = await api.put(
             f"{aw.api('FR')}/gov_standards", json={"choice": "level", "level": 1, "revision": 1}
@@ -104,13 +118,13 @@ async def test_a_de_respondent_cannot_read_or_write_france(
 async def test_respondents_see_only_their_own_answers(
     server: LiveServer, aw: AnsweringWorld
 ) -> None:
-    async with await client_for(server, aw, "bernd") as bernd:
-        saved = await bernd.post(
-            f"{aw.base()}/q/gov_roles",
-            question_form("gov_roles", answer="5", comment="bernd's private view"),
-            htmx=True,
-        )
-        assert saved.status_code == 200
+    await save_as(
+        server,
+        aw,
+        "bernd",
+        f"{aw.base()}/q/gov_roles",
+        question_form("gov_roles", answer="5", comment="bernd's private view"),
+    )
     async with await client_for(server, aw, "anna") as anna:
         page = await anna.get(f"{aw.base()}/governance")
         assert page.status_code == 200
@@ -124,7 +138,7 @@ async def test_respondents_see_only_their_own_answers(
         )
         assert mine.status_code == 200
     token = await token_for(aw, "anna")
-    async with server.client(aw.slug, headers={"authorization": f"Bearer {token}"}) as api:
+    async with server.client(aw.slug, headers=bearer(token)) as api:
         own = (await api.get(aw.api())).json()
         roles = next(a for a in own["answers"] if a["question_key"] == "gov_roles")
         assert (roles["level"], roles["comment"]) == (2, "")
@@ -149,7 +163,7 @@ async def test_stakeholders_and_runners_who_are_no_respondents_get_403(
             )
             assert posted.status_code == 403, who
         token = await token_for(aw, who)
-        async with server.client(aw.slug, headers={"authorization": f"Bearer {token}"}) as api:
+        async with server.client(aw.slug, headers=bearer(token)) as api:
             assert (await api.get(aw.api())).status_code == 403
             put = await api.put(
                 f"{aw.api()}/gov_standards", json={"choice": "level", "level": 3, "revision": 0}
@@ -211,8 +225,8 @@ async def test_unknown_other_tenant_and_draft_assessments_are_404(
     async with server.client(aw.slug, headers={"cookie": f"sm_session={session}"}) as stranger:
         assert (await stranger.get(aw.base())).status_code in (302, 303, 401, 403)
     token = await token_for(other, "anna")
-    async with server.client(other.slug, headers={"authorization": f"Bearer {token}"}) as api:
+    async with server.client(other.slug, headers=bearer(token)) as api:
         path = f"/api/v1/assessments/{draft.id}/units/{aw.world.units['DE']}/answers"
         assert (await api.get(path)).status_code == 404
-    async with server.client(aw.slug, headers={"authorization": f"Bearer {token}"}) as api:
+    async with server.client(aw.slug, headers=bearer(token)) as api:
         assert (await api.get(aw.api())).status_code == 401

@@ -11,7 +11,7 @@ import pytest
 from scalemark.assessment import results, review, service
 from scalemark.db import tenant_transaction
 from scalemark.i18n import use_locale
-from support.assessment_results import answer, answer_all, scored_world
+from support.assessment_results import ScoredWorld, answer, answer_all, scored_world
 
 OVERALL = results.OVERALL
 
@@ -160,21 +160,30 @@ async def test_roll_up_gaps_and_recommendations(make_tenant) -> None:
         assert found.comparison([ids["DE"]], [ids["DE"]]) is None
 
 
+async def second_cycle(scored: ScoredWorld) -> service.Assessment:
+    """Close the first cycle (one answer validated) and start the next one (a draft), in
+    which DE's respondents answer level 4 throughout. Call inside a tenant transaction.
+    """
+    ids, aid = scored.units, scored.assessment_id
+    await review.validate(aid, ids["DE"], "gov_standards", "level", 4, "Standards seen")
+    await service.change_status(aid, "review")
+    await service.change_status(aid, "close")
+    following = await service.start_next_cycle(aid, "Scalability 2027")
+    people = {p.email: p for p in await service.respondents(following.id)}
+    fours = {
+        key: ("level", 4)
+        for key in ("gov_standards", "gov_roles", "gov_review", "exe_templates", "exe_tools")
+    }
+    await answer_all(people, {"anna@de.example": fours, "bernd@de.example": fours})
+    return following
+
+
 async def test_comparison_with_the_previous_cycle(make_tenant) -> None:
     scored = await scored_world(make_tenant)
     ids, aid = scored.units, scored.assessment_id
     async with tenant_transaction(scored.tenant):
-        await review.validate(aid, ids["DE"], "gov_standards", "level", 4, "Standards seen")
-        await service.change_status(aid, "review")
-        await service.change_status(aid, "close")
-        following = await service.start_next_cycle(aid, "Scalability 2027")
+        following = await second_cycle(scored)
         assert following.previous_id == aid and following.cycle == 2
-        people = {p.email: p for p in await service.respondents(following.id)}
-        fours = {
-            key: ("level", 4)
-            for key in ("gov_standards", "gov_roles", "gov_review", "exe_templates", "exe_tools")
-        }
-        await answer_all(people, {"anna@de.example": fours, "bernd@de.example": fours})
         found = await results.load_results(following)
         assert found.previous is not None and found.previous.cycle == 1
         compared = found.comparison([ids["DE"]], [ids["DE"], ids["FR"]])
@@ -297,18 +306,9 @@ async def test_results_page_in_french_with_gaps_and_the_previous_cycle(make_tena
 
     server = await shared_live_server()
     scored = await scored_world(make_tenant)
-    ids, aid = scored.units, scored.assessment_id
+    ids = scored.units
     async with tenant_transaction(scored.tenant):
-        await review.validate(aid, ids["DE"], "gov_standards", "level", 4, "Standards seen")
-        await service.change_status(aid, "review")
-        await service.change_status(aid, "close")
-        following = await service.start_next_cycle(aid, "Scalability 2027")
-        people = {p.email: p for p in await service.respondents(following.id)}
-        fours = {
-            key: ("level", 4)
-            for key in ("gov_standards", "gov_roles", "gov_review", "exe_templates", "exe_tools")
-        }
-        await answer_all(people, {"anna@de.example": fours, "bernd@de.example": fours})
+        following = await second_cycle(scored)
         await service.change_status(following.id, "open")
         await service.change_status(following.id, "review")
     org = Organisation(tenant=scored.tenant)

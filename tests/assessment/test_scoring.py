@@ -442,6 +442,22 @@ def test_scores_stay_within_the_levels(
         assert result.overall is None
 
 
+def raise_one_answer(
+    responses: Responses, raisable: list[tuple[int, str]], data: st.DataObject
+) -> tuple[str, Responses]:
+    """Raise one drawn ``(respondent, key)`` of ``raisable`` to a drawn higher level.
+
+    Returns the key and a copy of the responses with that answer raised.
+    """
+    assume(raisable)
+    i, key = data.draw(st.sampled_from(raisable))
+    old = responses[i][key].level
+    assert old is not None
+    raised = [dict(r) for r in responses]
+    raised[i][key] = lv(data.draw(st.integers(old + 1, 5)))
+    return key, raised
+
+
 @PROPERTY
 @given(cases(conditional=False, respondents=1), st.data())
 def test_raising_a_level_never_lowers_a_score(
@@ -456,12 +472,7 @@ def test_raising_a_level_never_lowers_a_score(
         for key, answer in response.items()
         if answer.choice == "level" and answer.level is not None and answer.level < 5
     ]
-    assume(raisable)
-    i, key = data.draw(st.sampled_from(raisable))
-    old = responses[i][key].level
-    assert old is not None
-    raised = [dict(r) for r in responses]
-    raised[i][key] = lv(data.draw(st.integers(old + 1, 5)))
+    key, raised = raise_one_answer(responses, raisable, data)
 
     before = score_unit(fw, responses, validated)
     after = score_unit(fw, raised, validated)
@@ -489,12 +500,7 @@ def test_with_conditions_raising_a_level_nothing_depends_on_never_lowers_a_score
         and answer.level is not None
         and answer.level < 5
     ]
-    assume(raisable)
-    i, key = data.draw(st.sampled_from(raisable))
-    old = responses[i][key].level
-    assert old is not None
-    raised = [dict(r) for r in responses]
-    raised[i][key] = lv(data.draw(st.integers(old + 1, 5)))
+    key, raised = raise_one_answer(responses, raisable, data)
 
     before = score_unit(fw, responses, validated)
     after = score_unit(fw, raised, validated)

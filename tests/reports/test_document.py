@@ -17,6 +17,7 @@ import subprocess
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from babel.messages.extract import extract
@@ -94,6 +95,13 @@ async def small_world(make_tenant, name: str = "Nordwind Handelsgruppe"):
     async with tenant_transaction(tenant):
         world = await report_world(countries_per_region=2, regions=2)
     return tenant, world
+
+
+async def built(tenant: Any, spec: Spec) -> tuple[str, dict[str, tuple[bytes, str]]]:
+    """The report's HTML and resources, built in ``tenant`` and the report's language."""
+    async with tenant_transaction(tenant):
+        with use_locale(spec.locale):
+            return await build_html(spec)
 
 
 async def overall_score(assessment_id: int, locale: str) -> str:
@@ -212,9 +220,8 @@ def test_chunks_are_even_and_levels_round_down() -> None:
 @needs_pdftotext
 async def test_german_full_report(make_tenant, tmp_path: Path) -> None:
     tenant, world = await small_world(make_tenant)
+    html, resources = await built(tenant, Spec(world.assessment.id, None, "de"))
     async with tenant_transaction(tenant):
-        with use_locale("de"):
-            html, resources = await build_html(Spec(world.assessment.id, None, "de"))
         score = await overall_score(world.assessment.id, "de")
     assert '<html lang="de">' in html
     assert resources == {}  # no logo: the cover sets the organisation's name instead
@@ -262,10 +269,10 @@ async def test_table_of_contents_points_at_the_right_pages(make_tenant, tmp_path
 @needs_pdftotext
 async def test_french_board_summary(make_tenant, tmp_path: Path) -> None:
     tenant, world = await small_world(make_tenant)
+    html, resources = await built(
+        tenant, Spec(world.assessment.id, None, "fr", "Europe/Paris", "board")
+    )
     async with tenant_transaction(tenant):
-        with use_locale("fr"):
-            spec = Spec(world.assessment.id, None, "fr", "Europe/Paris", "board")
-            html, resources = await build_html(spec)
         score = await overall_score(world.assessment.id, "fr")
     assert '<html lang="fr">' in html
     rendered = render(html, resources, tmp_path / "fr.pdf")
@@ -374,9 +381,7 @@ def test_static_resources_exist() -> None:
 @needs_pdftotext
 async def test_catalog_german_report_has_no_english_left(make_tenant, tmp_path: Path) -> None:
     tenant, world = await small_world(make_tenant)
-    async with tenant_transaction(tenant):
-        with use_locale("de"):
-            html, resources = await build_html(Spec(world.assessment.id, None, "de"))
+    html, resources = await built(tenant, Spec(world.assessment.id, None, "de"))
     rendered = render(html, resources, tmp_path / "de-words.pdf")
     text = rendered.text()
     for heading in (
@@ -397,10 +402,8 @@ async def test_catalog_german_report_has_no_english_left(make_tenant, tmp_path: 
 @needs_pdftotext
 async def test_catalog_french_board_has_no_english_left(make_tenant, tmp_path: Path) -> None:
     tenant, world = await small_world(make_tenant)
-    async with tenant_transaction(tenant):
-        with use_locale("fr"):
-            spec = Spec(world.assessment.id, None, "fr", "Europe/Paris", "board")
-            html, resources = await build_html(spec)
+    spec = Spec(world.assessment.id, None, "fr", "Europe/Paris", "board")
+    html, resources = await built(tenant, spec)
     rendered = render(html, resources, tmp_path / "fr-words.pdf")
     text = rendered.text()
     for heading in ("Sommaire", "Synthèse", "Profil de maturité", "Synthèse pour la direction"):

@@ -97,6 +97,23 @@ def slug(world: ScoredWorld) -> str:
     return str(world.tenant.slug)  # type: ignore[attr-defined]
 
 
+async def enqueue_extra_job(
+    pool: ArqRedis, world: ScoredWorld, report: Report, job_id: str, audience: str = ""
+) -> None:
+    """A second render job for ``report``'s row (``audience``: other inputs than the row's)."""
+    await pool.enqueue_job(
+        "render_report",
+        slug(world),
+        "en",
+        report.id,
+        report.assessment_id,
+        None,
+        report.timezone,
+        audience or report.audience,
+        _job_id=job_id,
+    )
+
+
 class CountingRenderer:
     """Wraps the shared render pool: counts renders, can fail or stall them."""
 
@@ -183,17 +200,7 @@ async def test_same_fingerprint_same_report_and_no_second_job(
     # A stray job for the ready row returns at once.
     report = third.report
     stray = f"stray:{report.id}"
-    await arq_pool.enqueue_job(
-        "render_report",
-        slug(world),
-        "en",
-        report.id,
-        report.assessment_id,
-        None,
-        report.timezone,
-        report.audience,
-        _job_id=stray,
-    )
+    await enqueue_extra_job(arq_pool, world, report, stray)
     await run_burst_worker(ctx={"report_renderer": renderer, "report_builder": placeholder})
     assert (await job_result(arq_pool, stray)).result == "already-ready"
     assert renderer.calls == 1
@@ -213,17 +220,7 @@ async def test_two_jobs_for_one_row_render_it_once(
     submitted = await submit(world, arq_pool)
     report = submitted.report
     rival = f"rival:{report.id}"
-    await arq_pool.enqueue_job(
-        "render_report",
-        slug(world),
-        "en",
-        report.id,
-        report.assessment_id,
-        None,
-        report.timezone,
-        report.audience,
-        _job_id=rival,
-    )
+    await enqueue_extra_job(arq_pool, world, report, rival)
     await run_burst_worker(ctx={"report_renderer": renderer, "report_builder": placeholder})
     assert renderer.calls == 1
     results = {
@@ -237,17 +234,7 @@ async def test_two_jobs_for_one_row_render_it_once(
 async def test_a_job_with_other_inputs_does_nothing(world: ScoredWorld, arq_pool, render_pool):
     submitted = await submit(world, arq_pool)
     report = submitted.report
-    await arq_pool.enqueue_job(
-        "render_report",
-        slug(world),
-        "en",
-        report.id,
-        report.assessment_id,
-        None,
-        report.timezone,
-        "full",  # the row is a board summary
-        _job_id="mismatch",
-    )
+    await enqueue_extra_job(arq_pool, world, report, "mismatch", audience="full")  # row: board
     await arq_pool.zrem("arq:queue", service.render_job_id(slug(world), report.id, 1))
     await run_burst_worker(
         ctx={"report_renderer": render_pool, "report_builder": placeholder}, startup=False

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import Request, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 
+from scalemark.api.errors import ApiError, api_error
 from scalemark.db.tenant_context import current_tenant
 from scalemark.i18n import gettext as _
 from scalemark.identity.guards import member_required, principal_of
@@ -16,7 +17,7 @@ from scalemark.identity.roles import Permission
 from scalemark.org import editor as org_editor
 from scalemark.org import service as org_service
 from scalemark.org.rules import UnitData, UnitError
-from scalemark.rollout.api import ApiError, rollout_handlers
+from scalemark.rollout.api import rollout_handlers
 
 __all__ = ["api_v1_router"]
 
@@ -118,14 +119,6 @@ class UnitIn:
     currency: str | None = None
 
 
-def _api_error(status: int, detail: str, field: str | None = None) -> Any:
-    return Response(
-        ApiError(status_code=status, detail=detail, field=field),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
-
-
 @post(
     "/units",
     summary="Add a unit below a parent unit",
@@ -142,9 +135,9 @@ async def create_unit(request: Request[Any, Any, Any], data: UnitIn) -> UnitOut:
     principal = principal_of(request)
     parent = await org_service.get_unit_by_code(data.parent_code)
     if parent is None or parent.archived:
-        return _api_error(404, _("No active unit has this code."), "parent_code")  # type: ignore[no-any-return]
+        return api_error(404, _("No active unit has this code."), "parent_code")  # type: ignore[no-any-return]
     if not principal.can(Permission.EDIT_UNITS, parent.path):
-        return _api_error(403, _("You may not add units there."), "parent_code")  # type: ignore[no-any-return]
+        return api_error(403, _("You may not add units there."), "parent_code")  # type: ignore[no-any-return]
     unit = UnitData(
         code=data.code,
         name=data.name,
@@ -158,7 +151,7 @@ async def create_unit(request: Request[Any, Any, Any], data: UnitIn) -> UnitOut:
     except UnitError as exc:
         clash = exc.field == "code" and await org_service.get_unit_by_code(data.code.strip())
         field = "parent_code" if exc.field == "parent" else exc.field
-        return _api_error(409 if clash else 400, str(exc.message), field)  # type: ignore[no-any-return]
+        return api_error(409 if clash else 400, str(exc.message), field)  # type: ignore[no-any-return]
     return _unit_out(created, True)
 
 

@@ -20,6 +20,7 @@ from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
+from scalemark.api.errors import ApiError, api_error
 from scalemark.assessment import answers
 from scalemark.assessment.answers import Answer, Seat
 from scalemark.assessment.framework import Framework
@@ -27,7 +28,6 @@ from scalemark.assessment.rules import can_run
 from scalemark.db import tenant_transaction
 from scalemark.i18n import gettext as _
 from scalemark.identity.guards import member_required, principal_of
-from scalemark.rollout.api import ApiError
 
 __all__ = [
     "AnswerIn",
@@ -121,10 +121,6 @@ def _json(body: Any, status: int) -> Any:
     return Response(body, status_code=status, media_type=MediaType.JSON)
 
 
-def _error(status: int, detail: str, field: str | None = None) -> Any:
-    return _json(ApiError(status_code=status, detail=detail, field=field), status)
-
-
 def _out(framework: Framework, key: str, answer: Answer | None, visible: set[str]) -> AnswerOut:
     stored = answer or Answer(key)
     is_question = framework.has_question(key)
@@ -149,9 +145,9 @@ async def _seat(request: Request[Any, Any, Any], assessment_id: int, unit_id: in
     try:
         return await answers.seat_for(principal_of(request), assessment_id, unit_id)
     except LookupError:
-        return _error(404, _("There is no such assessment or unit."))
+        return api_error(404, _("There is no such assessment or unit."))
     except PermissionError:
-        return _error(403, _("You are not a respondent for this unit."))
+        return api_error(403, _("You are not a respondent for this unit."))
 
 
 @get(
@@ -177,11 +173,11 @@ async def list_answers(
     other = (respondent or "").strip().lower()
     if other and other != principal.user.email.lower():
         if not can_run(principal):
-            return _error(403, _("Only people who run assessments see others' answers."))  # type: ignore[no-any-return]
+            return api_error(403, _("Only people who run assessments see others' answers."))  # type: ignore[no-any-return]
         try:
             seat: Seat = await answers.respondent_seat(assessment_id, unit_id, other)
         except LookupError:
-            return _error(404, _("This person is not a respondent for this unit."), "respondent")  # type: ignore[no-any-return]
+            return api_error(404, _("This person is not a respondent for this unit."), "respondent")  # type: ignore[no-any-return]
     else:
         found = await _seat(request, assessment_id, unit_id)
         if not isinstance(found, Seat):
@@ -235,7 +231,7 @@ async def put_answer(
         if not framework.has_question(question_key) and not any(
             f.key == question_key for f in framework.tension_fields
         ):
-            return _error(404, _("The framework has no question with this key."), "question_key")  # type: ignore[no-any-return]
+            return api_error(404, _("The framework has no question with this key."), "question_key")  # type: ignore[no-any-return]
         if not seat.can_change:
             message = answers.AnswersClosed(seat.status).message
             return _json(ConflictOut(409, message), 409)  # type: ignore[no-any-return]

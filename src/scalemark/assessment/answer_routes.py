@@ -30,9 +30,8 @@ from litestar.response import Template
 from scalemark.assessment import answers, service
 from scalemark.assessment.answers import Answer, Progress, SaveResult, Seat
 from scalemark.assessment.framework import Dimension, Framework, Question, TensionField
-from scalemark.assessment.rules import STATUS_LABELS
+from scalemark.assessment.page import html_page
 from scalemark.db import tenant_transaction
-from scalemark.db.tenant_context import current_tenant
 from scalemark.i18n import current_locale, ngettext
 from scalemark.i18n import gettext as _
 from scalemark.identity.guards import member_required, principal_of
@@ -42,16 +41,6 @@ from scalemark.web.htmx import is_partial_request, redirect
 __all__ = ["AnsweringPages", "QuestionView"]
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-
-
-def _html(name: str, context: dict[str, Any], status: int = 200, **headers: str) -> Template:
-    return Template(
-        template_name=name,
-        context={"tenant": current_tenant(), "status_labels": STATUS_LABELS, **context},
-        status_code=status,
-        media_type=MediaType.HTML,
-        headers=headers or None,
-    )
 
 
 async def _seat(principal: Principal, assessment_id: int, unit_id: int) -> Seat:
@@ -336,7 +325,7 @@ async def _section_page(
         section_number=index + 1,
         section_count=len(keys),
     )
-    return _html("assessment/answer_section.html", context, status)
+    return html_page("assessment/answer_section.html", context, status)
 
 
 def _oob_context(
@@ -415,7 +404,7 @@ class AnsweringPages(Controller):
         entries = [
             {"seat": s, "progress": answers.progress(framework, s.sheet).overall} for s in seats
         ]
-        return _html(
+        return html_page(
             "assessment/answer_units.html",
             {"assessment": assessment, "entries": entries, "is_respondent": True},
         )
@@ -449,7 +438,7 @@ class AnsweringPages(Controller):
             else:
                 positions.append(_view(framework, tension.key, stored.get(tension.key)))
         context["positions"] = positions
-        return _html("assessment/answer_overview.html", context, status)
+        return html_page("assessment/answer_overview.html", context, status)
 
     @post("/{unit_id:int}", name="answers:positions", media_type=MediaType.HTML)
     async def save_positions(
@@ -572,7 +561,7 @@ class AnsweringPages(Controller):
             level_names=framework.level_names,
             readonly=False,
         )
-        return _html(
+        return html_page(
             "assessment/_answer_saved.html",
             context,
             outcome.status,
@@ -601,7 +590,7 @@ class AnsweringPages(Controller):
             view.state = "theirs"
             view.message = _("The answer saved elsewhere is shown now.")
             view.focus = True
-        return _html(
+        return html_page(
             "assessment/_answer_position.html"
             if is_position
             else "assessment/_answer_question.html",

@@ -566,19 +566,7 @@ async def save_answer(seat: Seat, key: str, data: AnswerInput, based_on: int) ->
             user_id,
         )
         if stored is not None and stored.revision != based_on:
-            if stored.same_as(data):
-                return SaveResult(True, stored, sheet=seat.sheet)
-            await conn.execute(
-                "INSERT INTO assessment_answer_revision (answer_id, revision, choice, level,"
-                " target_level, position, comment, evidence_url, updated_by, conflicted)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true)",
-                stored_row["id"],
-                based_on,
-                *values,
-            )
-            return SaveResult(
-                False, stored, refused=data.as_answer(key, based_on), sheet=seat.sheet
-            )
+            return await _refuse_stale(conn, seat, key, data, based_on, values, stored_row)
         if stored is not None and stored.same_as(data):
             return SaveResult(True, stored, sheet=seat.sheet)
         sql = _UPDATE_SQL if stored is not None else _INSERT_SQL
@@ -603,14 +591,31 @@ async def _lost_race(
         seat.respondent_id,
         key,
     )
-    stored = _answer(row)
+    return await _refuse_stale(conn, seat, key, data, based_on, values, row)
+
+
+async def _refuse_stale(
+    conn: Any,
+    seat: Seat,
+    key: str,
+    data: AnswerInput,
+    based_on: int,
+    values: tuple[Any, ...],
+    stored_row: Any,
+) -> SaveResult:
+    """A save based on an older revision than ``stored_row``: refused, its input kept.
+
+    A stale save equal to the stored answer counts as saved; any other is kept as a
+    conflicted revision, so nothing typed is lost.
+    """
+    stored = _answer(stored_row)
     if stored.same_as(data):
         return SaveResult(True, stored, sheet=seat.sheet)
     await conn.execute(
         "INSERT INTO assessment_answer_revision (answer_id, revision, choice, level,"
         " target_level, position, comment, evidence_url, updated_by, conflicted)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true)",
-        row["id"],
+        stored_row["id"],
         based_on,
         *values,
     )

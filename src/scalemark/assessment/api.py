@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
+from scalemark.api.errors import ApiError, api_error
 from scalemark.assessment import invitations, registry, rules, service
 from scalemark.assessment.framework import Framework
 from scalemark.assessment.rules import AssessmentError
@@ -26,7 +27,6 @@ from scalemark.identity.guards import member_required, principal_of
 from scalemark.identity.principal import Principal
 from scalemark.identity.roles import Permission
 from scalemark.org import service as org_service
-from scalemark.rollout.api import ApiError
 
 __all__ = [
     "AssessmentIn",
@@ -149,14 +149,6 @@ _REFUSED = {
 }
 
 
-def _error(status: int, detail: str, field_name: str | None = None) -> Any:
-    return Response(
-        ApiError(status_code=status, detail=detail, field=field_name),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
-
-
 def _summary_fields(assessment: service.Assessment, answered: int) -> dict[str, Any]:
     return {
         "id": assessment.id,
@@ -210,10 +202,11 @@ async def _readable(principal: Principal, assessment_id: int) -> service.Assessm
 async def _runnable(principal: Principal, assessment_id: int) -> service.Assessment | Response:
     """The assessment for a change by a runner, or the error response (404 or 403)."""
     assessment = await service.get_assessment(assessment_id)
-    if assessment is None or (assessment.status == "draft" and not rules.can_run(principal)):
-        return _error(404, _("There is no such assessment."))  # type: ignore[no-any-return]
-    if not rules.can_run(principal):
-        return _error(403, _("Only people who run assessments may change them."))  # type: ignore[no-any-return]
+    refusal = rules.runner_refusal(principal, assessment.status if assessment else None)
+    if assessment is None or refusal == 404:
+        return api_error(404, _("There is no such assessment."))  # type: ignore[no-any-return]
+    if refusal == 403:
+        return api_error(403, _("Only people who run assessments may change them."))  # type: ignore[no-any-return]
     return assessment
 
 
@@ -274,15 +267,15 @@ async def create_assessment(request: Request[Any, Any, Any], data: AssessmentIn)
     """A draft over the given units; targets default to the framework's."""
     principal = principal_of(request)
     if not rules.can_run(principal):
-        return _error(403, _("Only people who run assessments may change them."))  # type: ignore[no-any-return]
+        return api_error(403, _("Only people who run assessments may change them."))  # type: ignore[no-any-return]
     framework = _framework(data.framework_key, data.framework_version)
     if framework is None:
-        return _error(422, _("Choose a framework from the list."), "framework_key")  # type: ignore[no-any-return]
+        return api_error(422, _("Choose a framework from the list."), "framework_key")  # type: ignore[no-any-return]
     unit_ids = list(data.unit_ids)
     for code in data.unit_codes:
         unit = await org_service.get_unit_by_code(code)
         if unit is None or unit.archived:
-            return _error(  # type: ignore[no-any-return]
+            return api_error(  # type: ignore[no-any-return]
                 422, _("No active unit has the code %(code)s.", code=code), "unit_codes"
             )
         unit_ids.append(unit.id)
@@ -303,7 +296,7 @@ async def create_assessment(request: Request[Any, Any, Any], data: AssessmentIn)
             registry.builtin_source(framework),
         )
     except AssessmentError as exc:
-        return _error(422, str(exc.message), exc.field)  # type: ignore[no-any-return]
+        return api_error(422, str(exc.message), exc.field)  # type: ignore[no-any-return]
     return await _detail(principal, created)
 
 
@@ -313,7 +306,7 @@ async def get_assessment(request: Request[Any, Any, Any], assessment_id: int) ->
     principal = principal_of(request)
     assessment = await _readable(principal, assessment_id)
     if assessment is None:
-        return _error(404, _("There is no such assessment."))  # type: ignore[no-any-return]
+        return api_error(404, _("There is no such assessment."))  # type: ignore[no-any-return]
     return await _detail(principal, assessment)
 
 
@@ -339,7 +332,7 @@ async def change_status(
         changed = await invitations.apply_action(assessment_id, data.action, data.reason)
     except AssessmentError as exc:
         status = 422 if exc.field == "reason" else 409
-        return _error(status, str(exc.message), exc.field)  # type: ignore[no-any-return]
+        return api_error(status, str(exc.message), exc.field)  # type: ignore[no-any-return]
     return await _detail(principal, changed)
 
 
@@ -363,7 +356,7 @@ async def add_respondent(
         return found  # type: ignore[return-value]
     assessment = found
     if assessment.status not in rules.EDITABLE_STATUSES:
-        return _error(  # type: ignore[no-any-return]
+        return api_error(  # type: ignore[no-any-return]
             409,
             _("Respondents can only be added while the assessment is a draft or open."),
             "status",
@@ -379,15 +372,15 @@ async def add_respondent(
         None,
     )
     if unit is None:
-        return _error(422, _("This unit is not part of the assessment."), "unit")  # type: ignore[no-any-return]
+        return api_error(422, _("This unit is not part of the assessment."), "unit")  # type: ignore[no-any-return]
     locales = await tenant_locales()
     locale = data.locale or (unit.locale if unit.locale in locales else locales[0])
     if locale not in locales:
-        return _error(422, _("Choose a language from the list."), "locale")  # type: ignore[no-any-return]
+        return api_error(422, _("Choose a language from the list."), "locale")  # type: ignore[no-any-return]
     try:
         added = await service.add_respondent(assessment_id, unit.id, data.email, locale)
     except AssessmentError as exc:
-        return _error(409 if exc.field == "status" else 422, str(exc.message), exc.field)  # type: ignore[no-any-return]
+        return api_error(409 if exc.field == "status" else 422, str(exc.message), exc.field)  # type: ignore[no-any-return]
     if assessment.status == "open":
         await invitations.invite_respondent(assessment, added.id)
     fresh = await service.get_respondent(assessment_id, added.id)

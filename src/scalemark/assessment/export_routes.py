@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Response
 
-from scalemark.assessment import export, rules, service
+from scalemark.assessment import export, service
+from scalemark.assessment.access import runner_assessment
 from scalemark.identity.guards import member_required, principal_of
 
 __all__ = ["ExportPages"]
@@ -17,13 +17,7 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def _exportable(request: Request[Any, Any, Any], assessment_id: int) -> service.Assessment:
-    assessment = await service.get_assessment(assessment_id)
-    principal = principal_of(request)
-    if assessment is None or (assessment.status == "draft" and not rules.can_run(principal)):
-        raise NotFoundException()
-    if not rules.can_run(principal):
-        raise PermissionDeniedException()
-    return assessment
+    return await runner_assessment(principal_of(request), assessment_id)
 
 
 def _download(body: bytes, media_type: str, name: str) -> Response[bytes]:

@@ -21,6 +21,7 @@ from scalemark.assessment.framework_loader import FrameworkError, FrameworkIssue
 
 __all__ = [
     "FRAMEWORKS_DIR",
+    "assessment_framework",
     "builtin",
     "builtin_frameworks",
     "builtin_source",
@@ -137,6 +138,16 @@ async def framework_for(conn: Any, framework_id: int) -> Framework:
     framework = load_text(source, f"assessment_framework {framework_id}")
     _remember(framework)
     return framework
+
+
+async def assessment_framework(conn: Any, assessment_id: int) -> Framework:
+    """The framework snapshot assessment ``assessment_id`` runs on (LookupError: none)."""
+    framework_id = await conn.fetchval(
+        "SELECT framework_id FROM assessment WHERE id = $1", assessment_id
+    )
+    if framework_id is None:
+        raise LookupError(assessment_id)
+    return await framework_for(conn, framework_id)
 
 
 def _remember(framework: Framework) -> None:

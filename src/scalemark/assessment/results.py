@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from scalemark.assessment import registry, scoring
 from scalemark.assessment.framework import Framework, Text
 from scalemark.assessment.scoring import AnswerValue
-from scalemark.assessment.service import Assessment, ScopeUnit
+from scalemark.assessment.service import Assessment, ScopeUnit, scope_unit_from_row
 from scalemark.db import tenant_transaction
 from scalemark.db.tenant_context import current_tenant
 
@@ -402,6 +402,23 @@ class Results:
             )
         return items
 
+    def tension_positions(
+        self, unit_ids: Sequence[int]
+    ) -> list[tuple[int, tuple[float | None, ...]]]:
+        """Each unit's mean position per tension field (None: not placed on it).
+
+        Units placed on no field at all are left out; the order of ``unit_ids`` is kept.
+        """
+        fields = self.framework.tension_fields
+        found = []
+        for unit_id in unit_ids:
+            placed = self.positions.get(unit_id)
+            if placed:
+                found.append(
+                    (unit_id, tuple(placed[f.key][0] if f.key in placed else None for f in fields))
+                )
+        return found
+
     def heatmap_values(self, unit_ids: Sequence[int]) -> list[list[float | None]]:
         """Validated scores (rolled up) per unit row and dimension column."""
         keys = self.dimension_keys
@@ -512,15 +529,6 @@ def _score_cells(
     return cells
 
 
-async def _framework(conn: Any, assessment_id: int) -> Framework:
-    framework_id = await conn.fetchval(
-        "SELECT framework_id FROM assessment WHERE id = $1", assessment_id
-    )
-    if framework_id is None:
-        raise LookupError(assessment_id)
-    return await registry.framework_for(conn, framework_id)
-
-
 async def refresh_scores(assessment_id: int) -> int:
     """Recompute the cached scores of the units marked stale; the number of units done.
 
@@ -541,7 +549,7 @@ async def refresh_scores(assessment_id: int) -> int:
         ]
         if not stale:
             return 0
-        framework = await _framework(conn, assessment_id)
+        framework = await registry.assessment_framework(conn, assessment_id)
         answers = await conn.fetch(
             "SELECT r.unit_id, r.id AS respondent_id, a.question_key, a.choice, a.level,"
             " a.position FROM assessment_respondent r"
@@ -660,20 +668,6 @@ SCOPE_IN_TREE_ORDER = (
 )
 
 
-def _scope_unit(r: Any) -> ScopeUnit:
-    return ScopeUnit(
-        id=r["id"],
-        code=r["code"],
-        name=r["name"],
-        kind=r["kind"],
-        path=r["path"],
-        depth=r["depth"],
-        parent_id=r["parent_id"],
-        locale=r["locale"],
-        weight=float(r["weight"]),
-    )
-
-
 # Every cached figure of every unit as arrays in the order of ``$2`` (the keys), one row
 # per unit: 500 rows of arrays decode far faster than 5,500 rows of numbers.
 _FIGURES = (
@@ -757,7 +751,7 @@ async def _previous(conn: Any, previous_id: int) -> PreviousCycle | None:
     )
     if head is None:
         return None
-    units = [_scope_unit(r) for r in await conn.fetch(SCOPE_IN_TREE_ORDER, previous_id)]
+    units = [scope_unit_from_row(r) for r in await conn.fetch(SCOPE_IN_TREE_ORDER, previous_id)]
     parents = scope_parents(units)
     weights = {u.id: u.weight for u in units}
     framework = await registry.framework_for(conn, head["framework_id"])
@@ -841,7 +835,7 @@ async def load_results(assessment: Assessment) -> Results:
 async def _compute(conn: Any, assessment: Assessment) -> Results:
     """Read the cached scores and everything around them, and roll them up."""
     framework = await registry.framework_for(conn, assessment.framework_id)
-    units = [_scope_unit(r) for r in await conn.fetch(SCOPE_IN_TREE_ORDER, assessment.id)]
+    units = [scope_unit_from_row(r) for r in await conn.fetch(SCOPE_IN_TREE_ORDER, assessment.id)]
     goals = {
         r["dimension_key"]: float(r["level"])
         for r in await conn.fetch(

@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
-from litestar import MediaType, Request, Response, Router, get, put
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar import Request, Router, get, put
+from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 
-from scalemark.assessment import results, review, rules, service
+from scalemark.api.errors import ApiError, api_error
+from scalemark.assessment import results, review
+from scalemark.assessment.access import runner_assessment
 from scalemark.assessment.results_routes import load_visible_results
 from scalemark.assessment.rules import AssessmentError
 from scalemark.identity.guards import member_required, principal_of
@@ -156,20 +158,12 @@ class ValidationIn:
 
 
 @dataclass
-class ResultsApiError:
+class ResultsApiError(ApiError):
     """A refused request: status, a translated message and the field at fault."""
-
-    status_code: int
-    detail: str
-    field: str | None = None
 
 
 def _error(status: int, detail: str, field: str | None = None) -> Any:
-    return Response(
-        ResultsApiError(status_code=status, detail=detail, field=field),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
+    return api_error(status, detail, field, body=ResultsApiError)
 
 
 def _round(value: float | None) -> float | None:
@@ -247,14 +241,7 @@ async def get_results(request: Request[Any, Any, Any], assessment_id: int) -> Re
 
 
 async def _runner_assessment(request: Request[Any, Any, Any], assessment_id: int) -> Any:
-    assessment = await service.get_assessment(assessment_id)
-    if assessment is None:
-        raise NotFoundException()
-    if not rules.can_run(principal_of(request)):
-        if assessment.status == "draft":
-            raise NotFoundException()
-        raise PermissionDeniedException()
-    return assessment
+    return await runner_assessment(principal_of(request), assessment_id)
 
 
 def _validation_out(found: review.Validation) -> ValidationOut:

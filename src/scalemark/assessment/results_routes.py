@@ -186,18 +186,10 @@ def _tension(found: Results, visible: list[int], selection: Selection) -> Any:
     axes = [TensionAxis(f.title.get(), f.left.get(), f.right.get()) for f in fields]
     # Only a single selected unit stands out; several tops combined highlight nothing.
     chosen = {selection.unit_id} if selection.unit_id is not None else set()
-    points = []
-    for unit_id in visible:
-        placed = found.positions.get(unit_id)
-        if not placed:
-            continue
-        points.append(
-            TensionPoint(
-                found.by_id[unit_id].name,
-                tuple(placed[f.key][0] if f.key in placed else None for f in fields),
-                unit_id in chosen,
-            )
-        )
+    points = [
+        TensionPoint(found.by_id[unit_id].name, positions, unit_id in chosen)
+        for unit_id, positions in found.tension_positions(visible)
+    ]
     return _cached_tension(
         axes,
         points,

@@ -22,7 +22,13 @@ from scalemark.assessment import registry, results, scoring
 from scalemark.assessment.framework import Dimension, Framework, Question
 from scalemark.assessment.rules import AssessmentError
 from scalemark.assessment.scoring import AnswerValue
-from scalemark.assessment.service import Respondent, ScopeUnit
+from scalemark.assessment.service import (
+    SCOPE_SQL,
+    Respondent,
+    ScopeUnit,
+    respondent_from_row,
+    scope_unit_from_row,
+)
 from scalemark.db import tenant_transaction
 from scalemark.i18n import lazy_gettext as _l
 from scalemark.identity import audit
@@ -140,35 +146,6 @@ class UnitOverview:
     validated: int
 
 
-_SCOPE = (
-    "SELECT u.id, u.code, u.name, u.kind, u.path, u.depth, u.parent_id, u.locale, au.weight"
-    " FROM assessment_unit au JOIN unit u ON u.id = au.unit_id WHERE au.assessment_id = $1"
-)
-
-
-def _scope_unit(r: Any) -> ScopeUnit:
-    return ScopeUnit(
-        id=r["id"],
-        code=r["code"],
-        name=r["name"],
-        kind=r["kind"],
-        path=r["path"],
-        depth=r["depth"],
-        parent_id=r["parent_id"],
-        locale=r["locale"],
-        weight=float(r["weight"]),
-    )
-
-
-async def _framework(conn: Any, assessment_id: int) -> Framework:
-    framework_id = await conn.fetchval(
-        "SELECT framework_id FROM assessment WHERE id = $1", assessment_id
-    )
-    if framework_id is None:
-        raise LookupError(assessment_id)
-    return await registry.framework_for(conn, framework_id)
-
-
 def _responses(
     framework: Framework, rows: Sequence[Any], by: str
 ) -> dict[Any, dict[str, AnswerValue]]:
@@ -190,9 +167,10 @@ async def review_overview(assessment_id: int) -> list[UnitOverview]:
     A level counts only where its question was shown to that respondent.
     """
     async with tenant_transaction() as conn:
-        framework = await _framework(conn, assessment_id)
+        framework = await registry.assessment_framework(conn, assessment_id)
         units = [
-            _scope_unit(r) for r in await conn.fetch(results.SCOPE_IN_TREE_ORDER, assessment_id)
+            scope_unit_from_row(r)
+            for r in await conn.fetch(results.SCOPE_IN_TREE_ORDER, assessment_id)
         ]
         people = await conn.fetch(
             "SELECT r.unit_id,"
@@ -264,11 +242,11 @@ _VALIDATIONS = (
 async def unit_review(assessment_id: int, unit_id: int) -> UnitReview | None:
     """Side-by-side answers of one unit in scope; None when the unit is not in scope."""
     async with tenant_transaction() as conn:
-        framework = await _framework(conn, assessment_id)
-        row = await conn.fetchrow(_SCOPE + " AND au.unit_id = $2", assessment_id, unit_id)
+        framework = await registry.assessment_framework(conn, assessment_id)
+        row = await conn.fetchrow(SCOPE_SQL + " AND au.unit_id = $2", assessment_id, unit_id)
         if row is None:
             return None
-        unit = _scope_unit(row)
+        unit = scope_unit_from_row(row)
         people = await conn.fetch(
             "SELECT id, assessment_id, unit_id, email, locale, invited_at"
             " FROM assessment_respondent WHERE assessment_id = $1 AND unit_id = $2"
@@ -289,17 +267,7 @@ async def unit_review(assessment_id: int, unit_id: int) -> UnitReview | None:
             r["question_key"]: _validation(r)
             for r in await conn.fetch(_VALIDATIONS, assessment_id, unit_id)
         }
-    respondents = tuple(
-        Respondent(
-            id=p["id"],
-            assessment_id=p["assessment_id"],
-            unit_id=p["unit_id"],
-            email=p["email"],
-            locale=p["locale"],
-            invited_at=p["invited_at"],
-        )
-        for p in people
-    )
+    respondents = tuple(respondent_from_row(p) for p in people)
     by_respondent = _responses(framework, rows, "respondent_id")
     responses = [by_respondent.get(p.id, {}) for p in respondents]
     shown_to = [
@@ -390,7 +358,7 @@ async def validate(
             assessment_id,
             unit_id,
         )
-        framework = await _framework(conn, assessment_id)
+        framework = await registry.assessment_framework(conn, assessment_id)
         if not in_scope or not framework.has_question(question_key):
             raise LookupError(question_key)
         if status == "closed":

@@ -33,6 +33,7 @@ __all__ = [
     "parse_due_date",
     "parse_setup",
     "parse_target",
+    "runner_refusal",
 ]
 
 STATUSES = ("draft", "open", "in_review", "closed")
@@ -114,6 +115,17 @@ def can_answer_status(status: str) -> bool:
 def can_run(principal: Principal | None) -> bool:
     """May create, set up, review and close assessments (anywhere in the tenant)."""
     return principal is not None and principal.can(Permission.RUN_ASSESSMENTS)
+
+
+def runner_refusal(principal: Principal | None, status: str | None) -> int | None:
+    """The HTTP status refusing a runner's action on an assessment in ``status``, else None.
+
+    404 when there is no assessment (``status`` None) and for drafts to non-runners, who
+    may not know of them; 403 for anyone else who does not run assessments.
+    """
+    if status is None or (status == "draft" and not can_run(principal)):
+        return 404
+    return None if can_run(principal) else 403
 
 
 def can_see_results(principal: Principal | None, status: str, unit_path: str) -> bool:

@@ -29,6 +29,7 @@ from scalemark.identity.principal import current_principal
 from scalemark.identity.users import UserError, normalise_email
 
 __all__ = [
+    "SCOPE_SQL",
     "Assessment",
     "AssessmentSetup",
     "Event",
@@ -48,11 +49,13 @@ __all__ = [
     "latest_targets",
     "list_assessments",
     "remove_respondent",
+    "respondent_from_row",
     "respondent_progress",
     "respondents",
     "respondents_for_email",
     "scope",
     "scope_paths",
+    "scope_unit_from_row",
     "start_next_cycle",
     "successor",
     "targets",
@@ -111,6 +114,28 @@ class ScopeUnit:
     parent_id: int | None
     locale: str
     weight: float
+
+
+SCOPE_SQL = (
+    "SELECT u.id, u.code, u.name, u.kind, u.path, u.depth, u.parent_id, u.locale, au.weight"
+    " FROM assessment_unit au JOIN unit u ON u.id = au.unit_id WHERE au.assessment_id = $1"
+)
+"""The units in scope of assessment ``$1``, with the columns :func:`scope_unit_from_row` reads."""
+
+
+def scope_unit_from_row(r: Any) -> ScopeUnit:
+    """A unit in scope from a row with the columns of :data:`SCOPE_SQL`."""
+    return ScopeUnit(
+        id=r["id"],
+        code=r["code"],
+        name=r["name"],
+        kind=r["kind"],
+        path=r["path"],
+        depth=r["depth"],
+        parent_id=r["parent_id"],
+        locale=r["locale"],
+        weight=float(r["weight"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -347,12 +372,7 @@ async def list_assessments(ids: Sequence[int] | None = None) -> list[Assessment]
 async def framework_of(assessment_id: int) -> Framework:
     """The framework snapshot an assessment runs on."""
     async with tenant_transaction() as conn:
-        framework_id = await conn.fetchval(
-            "SELECT framework_id FROM assessment WHERE id = $1", assessment_id
-        )
-        if framework_id is None:
-            raise LookupError(assessment_id)
-        return await registry.framework_for(conn, framework_id)
+        return await registry.assessment_framework(conn, assessment_id)
 
 
 async def frameworks_by_id(framework_ids: Sequence[int]) -> dict[int, Framework]:
@@ -367,26 +387,8 @@ async def frameworks_by_id(framework_ids: Sequence[int]) -> dict[int, Framework]
 async def scope(assessment_id: int) -> list[ScopeUnit]:
     """Units in scope, in tree order (by path)."""
     async with tenant_transaction() as conn:
-        rows = await conn.fetch(
-            "SELECT u.id, u.code, u.name, u.kind, u.path, u.depth, u.parent_id, u.locale,"
-            " au.weight FROM assessment_unit au JOIN unit u ON u.id = au.unit_id"
-            " WHERE au.assessment_id = $1 ORDER BY u.path",
-            assessment_id,
-        )
-    return [
-        ScopeUnit(
-            id=r["id"],
-            code=r["code"],
-            name=r["name"],
-            kind=r["kind"],
-            path=r["path"],
-            depth=r["depth"],
-            parent_id=r["parent_id"],
-            locale=r["locale"],
-            weight=float(r["weight"]),
-        )
-        for r in rows
-    ]
+        rows = await conn.fetch(SCOPE_SQL + " ORDER BY u.path", assessment_id)
+    return [scope_unit_from_row(r) for r in rows]
 
 
 async def targets(assessment_id: int) -> dict[str, float]:
@@ -399,7 +401,8 @@ async def targets(assessment_id: int) -> dict[str, float]:
     return {r["dimension_key"]: float(r["level"]) for r in rows}
 
 
-def _respondent(r: Any) -> Respondent:
+def respondent_from_row(r: Any) -> Respondent:
+    """A respondent from a row with the columns of ``assessment_respondent``."""
     return Respondent(
         id=r["id"],
         assessment_id=r["assessment_id"],
@@ -422,7 +425,7 @@ async def respondents(assessment_id: int, unit_id: int | None = None) -> list[Re
             assessment_id,
             unit_id,
         )
-    return [_respondent(r) for r in rows]
+    return [respondent_from_row(r) for r in rows]
 
 
 async def respondents_for_email(email: str, assessment_id: int | None = None) -> list[Respondent]:
@@ -435,7 +438,7 @@ async def respondents_for_email(email: str, assessment_id: int | None = None) ->
             email,
             assessment_id,
         )
-    return [_respondent(r) for r in rows]
+    return [respondent_from_row(r) for r in rows]
 
 
 async def add_respondent(assessment_id: int, unit_id: int, email: str, locale: str) -> Respondent:
@@ -481,7 +484,7 @@ async def add_respondent(assessment_id: int, unit_id: int, email: str, locale: s
             object_id=assessment_id,
             after={"unit_id": unit_id, "email": address, "locale": locale},
         )
-    return _respondent(row)
+    return respondent_from_row(row)
 
 
 async def remove_respondent(assessment_id: int, respondent_id: int) -> bool:
@@ -667,7 +670,7 @@ async def get_respondent(assessment_id: int, respondent_id: int) -> Respondent |
             respondent_id,
             assessment_id,
         )
-    return None if row is None else _respondent(row)
+    return None if row is None else respondent_from_row(row)
 
 
 async def claim_invitation(conn: Any, respondent_id: int) -> Respondent | None:
@@ -681,7 +684,7 @@ async def claim_invitation(conn: Any, respondent_id: int) -> Respondent | None:
         f" WHERE id = $1 AND invited_at IS NULL RETURNING {_RESPONDENT_COLUMNS}",
         respondent_id,
     )
-    return None if row is None else _respondent(row)
+    return None if row is None else respondent_from_row(row)
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,11 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
 from scalemark.assessment import invitations, maturity_targets, registry, rules, service
+from scalemark.assessment.access import known_assessment, runner_assessment
 from scalemark.assessment.framework import Framework
 from scalemark.assessment.framework_loader import FrameworkError
-from scalemark.assessment.rules import STATUS_LABELS, AssessmentError
+from scalemark.assessment.page import html_page
+from scalemark.assessment.rules import AssessmentError
 from scalemark.db.tenant_context import current_tenant
 from scalemark.i18n import gettext as _
 from scalemark.i18n.locale import supported_locales
@@ -122,16 +124,6 @@ class UnitRespondents:
     rows: list[RespondentRow]
 
 
-def _html(name: str, context: dict[str, Any], status: int = 200, **headers: str) -> Template:
-    return Template(
-        template_name=name,
-        context={"tenant": current_tenant(), "status_labels": STATUS_LABELS, **context},
-        status_code=status,
-        media_type=MediaType.HTML,
-        headers=headers or None,
-    )
-
-
 def _require_runner(request: Request[Any, Any, Any]) -> Principal:
     principal = principal_of(request)
     if not rules.can_run(principal):
@@ -141,13 +133,7 @@ def _require_runner(request: Request[Any, Any, Any]) -> Principal:
 
 async def _runnable(request: Request[Any, Any, Any], assessment_id: int) -> service.Assessment:
     """The assessment for a runner: 404 unknown (or a draft to others), 403 not a runner."""
-    principal = principal_of(request)
-    assessment = await service.get_assessment(assessment_id)
-    if assessment is None or (assessment.status == "draft" and not rules.can_run(principal)):
-        raise NotFoundException()
-    if not rules.can_run(principal):
-        raise PermissionDeniedException()
-    return assessment
+    return await runner_assessment(principal_of(request), assessment_id)
 
 
 async def _form(request: Request[Any, Any, Any]) -> FormMultiDict:
@@ -364,6 +350,11 @@ async def _reload(assessment_id: int) -> service.Assessment:
     return fresh
 
 
+async def _locked_error(assessment_id: int) -> dict[str, str]:
+    """The form error when a change is refused because the status moved on meanwhile."""
+    return {"form": _locked_message(await _reload(assessment_id))}
+
+
 @dataclass(frozen=True)
 class ListEntry:
     """A line of the list: the assessment and what the reader can do with it."""
@@ -432,7 +423,7 @@ class AssessmentPages(Controller):
     async def index(self, request: Request[Any, Any, Any]) -> Template:
         """Runners: every assessment. Others: what they answer and results they may read."""
         context = await _list_context(principal_of(request))
-        return _html("assessment/list.html", context)
+        return html_page("assessment/list.html", context)
 
     @get("/new", name="assessments:new", media_type=MediaType.HTML)
     async def new(self, request: Request[Any, Any, Any]) -> Template:
@@ -441,7 +432,7 @@ class AssessmentPages(Controller):
         frameworks = available_frameworks()
         chosen = _default_framework(frameworks)
         values = _setup_values(chosen, await _default_targets(chosen))
-        return _html("assessment/new.html", await _new_context(values))
+        return html_page("assessment/new.html", await _new_context(values))
 
     @post("/new", name="assessments:create", media_type=MediaType.HTML, status_code=200)
     async def create(self, request: Request[Any, Any, Any]) -> Any:
@@ -481,14 +472,12 @@ class AssessmentPages(Controller):
     async def detail(self, request: Request[Any, Any, Any], assessment_id: int) -> Any:
         """The overview for runners; respondents and readers are sent to their pages."""
         principal = principal_of(request)
-        assessment = await service.get_assessment(assessment_id)
-        if assessment is None or (assessment.status == "draft" and not rules.can_run(principal)):
-            raise NotFoundException()
+        assessment = await known_assessment(principal, assessment_id)
         if not rules.can_run(principal):
             return await _elsewhere(principal, assessment)
         message = _flash(str(request.query_params.get("done") or ""))
         context = await _detail_context(assessment, message=message)
-        return _html("assessment/detail.html", context)
+        return html_page("assessment/detail.html", context)
 
     @post(
         "/{assessment_id:int}/setup",
@@ -527,7 +516,7 @@ class AssessmentPages(Controller):
             except AssessmentError as exc:
                 if exc.field == "status":
                     status = 409
-                    parsed.errors["form"] = _locked_message(await _reload(assessment_id))
+                    parsed.errors.update(await _locked_error(assessment_id))
                 else:
                     parsed.errors.update(_setup_error(exc))
             else:
@@ -559,8 +548,8 @@ class AssessmentPages(Controller):
                 lifecycle_values={"action": action, "reason": reason},
             )
             if is_partial_request(request):
-                return _html("assessment/_lifecycle.html", context, status)
-            return _html("assessment/detail.html", context, status)
+                return html_page("assessment/_lifecycle.html", context, status)
+            return html_page("assessment/detail.html", context, status)
         return await _after_change(request, assessment_id, _MOVED.get(action, "saved"))
 
     @post(
@@ -594,7 +583,7 @@ class AssessmentPages(Controller):
             except AssessmentError as exc:
                 if exc.field == "status":
                     status = 409
-                    errors = {"form": _locked_message(await _reload(assessment_id))}
+                    errors = await _locked_error(assessment_id)
                 else:
                     errors = {
                         exc.field if exc.field in ("email", "locale") else "form": str(exc.message)
@@ -630,7 +619,7 @@ class AssessmentPages(Controller):
             try:
                 await service.remove_respondent(assessment_id, respondent_id)
             except AssessmentError:
-                errors = {"form": _locked_message(await _reload(assessment_id))}
+                errors = await _locked_error(assessment_id)
             else:
                 return await _respondents_changed(request, assessment_id, "removed")
         fresh = await _reload(assessment_id)
@@ -662,7 +651,9 @@ class AssessmentPages(Controller):
                 assessment,
                 cycle_errors={"form" if exc.field == "cycle" else exc.field: str(exc.message)},
             )
-            return _html("assessment/detail.html", context, 409 if exc.field == "cycle" else 422)
+            return html_page(
+                "assessment/detail.html", context, 409 if exc.field == "cycle" else 422
+            )
         return redirect(request, f"/assessments/{created.id}?done=next_cycle")
 
 
@@ -684,7 +675,7 @@ async def _after_change(request: Request[Any, Any, Any], assessment_id: int, don
     if not is_partial_request(request):
         return Redirect(path=f"/assessments/{assessment_id}?done={done}", status_code=303)
     context = await _detail_context(await _reload(assessment_id), message=_flash(done))
-    return _html(
+    return html_page(
         "assessment/_detail_body.html",
         context,
         200,
@@ -701,38 +692,55 @@ async def _respondents_changed(
         )
     context = await _detail_context(await _reload(assessment_id), message=_flash(done))
     context["respondent_message"] = context["message"]
-    return _html("assessment/_respondents.html", context)
+    return html_page("assessment/_respondents.html", context)
+
+
+def _panel_or_page(
+    request: Request[Any, Any, Any],
+    context: dict[str, Any],
+    status: int,
+    *,
+    panel: str,
+    target: str,
+    page: str,
+) -> Template:
+    """htmx gets ``panel`` swapped over ``target``; without JavaScript, the whole ``page``."""
+    if is_partial_request(request):
+        return html_page(
+            panel, context, status, **{"HX-Retarget": target, "HX-Reswap": "outerHTML"}
+        )
+    return html_page(page, context, status)
 
 
 def _respondents_page(request: Request[Any, Any, Any], context: dict[str, Any], status: int) -> Any:
-    if is_partial_request(request):
-        return _html(
-            "assessment/_respondents.html",
-            context,
-            status,
-            **{"HX-Retarget": "#respondents", "HX-Reswap": "outerHTML"},
-        )
-    return _html("assessment/detail.html", context, status)
+    return _panel_or_page(
+        request,
+        context,
+        status,
+        panel="assessment/_respondents.html",
+        target="#respondents",
+        page="assessment/detail.html",
+    )
 
 
 def _setup_page(request: Request[Any, Any, Any], context: dict[str, Any], status: int) -> Any:
-    if is_partial_request(request):
-        return _html(
-            "assessment/_setup_form.html",
-            context,
-            status,
-            **{"HX-Retarget": "#setup-form", "HX-Reswap": "outerHTML"},
-        )
-    context["setup_open"] = True
-    return _html("assessment/detail.html", context, status)
+    context["setup_open"] = True  # the whole page shows the setup unfolded
+    return _panel_or_page(
+        request,
+        context,
+        status,
+        panel="assessment/_setup_form.html",
+        target="#setup-form",
+        page="assessment/detail.html",
+    )
 
 
 def _new_page(request: Request[Any, Any, Any], context: dict[str, Any], status: int) -> Any:
-    if is_partial_request(request):
-        return _html(
-            "assessment/_setup_form.html",
-            context,
-            status,
-            **{"HX-Retarget": "#setup-form", "HX-Reswap": "outerHTML"},
-        )
-    return _html("assessment/new.html", context, status)
+    return _panel_or_page(
+        request,
+        context,
+        status,
+        panel="assessment/_setup_form.html",
+        target="#setup-form",
+        page="assessment/new.html",
+    )

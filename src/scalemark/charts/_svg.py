@@ -12,10 +12,13 @@ estimate decides where labels wrap, where they are cut with an ellipsis and how 
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from markupsafe import Markup, escape
+
+from scalemark.i18n import gettext as _
 
 __all__ = [
     "FONT",
@@ -23,9 +26,11 @@ __all__ = [
     "INK",
     "MUTED",
     "Bounds",
+    "aligned_values",
     "clean",
     "contrast_ratio",
     "default_format",
+    "describe_table",
     "empty_chart",
     "esc",
     "marker",
@@ -243,6 +248,45 @@ def svg_open(
         f'<title id="{ident}-title">{esc(title)}</title>'
         f'<desc id="{ident}-desc">{esc(desc)}</desc>'
     )
+
+
+def aligned_values(values: Sequence[float | None], count: int) -> list[float | None]:
+    """Exactly ``count`` values: missing ones and non-numbers (NaN) become ``None``."""
+    aligned: list[float | None] = []
+    for index in range(count):
+        value = values[index] if index < len(values) else None
+        aligned.append(float(value) if value is not None and math.isfinite(value) else None)
+    return aligned
+
+
+def describe_table(
+    row_labels: Sequence[str],
+    column_labels: Sequence[str],
+    table: Sequence[Sequence[float | None]],
+    description: str | None,
+    value_format: Callable[[float], str],
+) -> str:
+    """The chart's figures in words for its ``<desc>``: ``row: column: value, …. …``.
+
+    ``description`` comes first when given. Each distinct value is formatted once, which
+    matters for a 500-row heatmap.
+    """
+    pair = _("%(label)s: %(value)s")
+    missing = _("no data")
+    formatted: dict[float, str] = {}
+    parts = [description] if description else []
+    for row, values in zip(row_labels, table, strict=True):
+        figures = []
+        for column, value in zip(column_labels, values, strict=True):
+            if value is None:
+                shown = missing
+            elif (shown_value := formatted.get(value)) is not None:
+                shown = shown_value
+            else:
+                shown = formatted[value] = value_format(value)
+            figures.append(pair % {"label": column, "value": shown})
+        parts.append(pair % {"label": row, "value": ", ".join(figures)})
+    return ". ".join(parts)
 
 
 def empty_chart(ident: str, kind: str, *, title: str, desc: str, message: str, width: int) -> str:

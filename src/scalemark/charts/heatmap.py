@@ -25,9 +25,11 @@ from scalemark.charts._svg import (
     INK,
     MUTED,
     Bounds,
+    aligned_values,
     clean,
     contrast_ratio,
     default_format,
+    describe_table,
     empty_chart,
     esc,
     num,
@@ -137,9 +139,9 @@ def heatmap_chart(
         return text
 
     table = [
-        _row_values(values[r] if r < len(values) else (), len(columns)) for r in range(len(rows))
+        aligned_values(values[r] if r < len(values) else (), len(columns)) for r in range(len(rows))
     ]
-    desc = _describe(rows, columns, table, description, value_format)
+    desc = describe_table(rows, columns, table, description, value_format)
     if not rows or not columns:
         return Markup(  # noqa: S704 - empty_chart escapes every text
             empty_chart(ident, "heatmap", title=title, desc=desc, message=_("No data"), width=480)
@@ -201,40 +203,6 @@ def heatmap_chart(
     role = "group" if has_links else "img"
     opening = svg_open(ident, "heatmap", bounds.padded(6), title=title, desc=desc, role=role)
     return Markup(opening + "".join(parts) + "</svg>")  # noqa: S704 - texts escaped via esc()
-
-
-def _row_values(row: Sequence[float | None], count: int) -> list[float | None]:
-    """Exactly ``count`` values: missing ones and non-numbers (NaN) become ``None``."""
-    values: list[float | None] = []
-    for index in range(count):
-        value = row[index] if index < len(row) else None
-        values.append(float(value) if value is not None and math.isfinite(value) else None)
-    return values
-
-
-def _describe(
-    rows: Sequence[str],
-    columns: Sequence[str],
-    table: list[list[float | None]],
-    description: str | None,
-    value_format: Callable[[float], str],
-) -> str:
-    pair = _("%(label)s: %(value)s")
-    missing = _("no data")
-    formatted: dict[float, str] = {}
-    parts = [description] if description else []
-    for row, values in zip(rows, table, strict=True):
-        figures = []
-        for column, value in zip(columns, values, strict=True):
-            if value is None:
-                shown = missing
-            elif (shown_value := formatted.get(value)) is not None:
-                shown = shown_value
-            else:
-                shown = formatted[value] = value_format(value)
-            figures.append(pair % {"label": column, "value": shown})
-        parts.append(pair % {"label": row, "value": ", ".join(figures)})
-    return ". ".join(parts)
 
 
 def _legend(

@@ -25,8 +25,10 @@ from scalemark.charts._svg import (
     INK,
     MUTED,
     Bounds,
+    aligned_values,
     clean,
     default_format,
+    describe_table,
     empty_chart,
     esc,
     marker,
@@ -102,8 +104,8 @@ def radar_chart(
     styles = _styles(series)
     top = float(max_value) if max_value and max_value > 0 else 1.0
     ring_count = max(1, int(rings))
-    table = [_aligned(s.values, len(axes)) for s in series]
-    desc = _describe(axes, series, table, description, value_format)
+    table = [aligned_values(s.values, len(axes)) for s in series]
+    desc = describe_table([s.label for s in series], axes, table, description, value_format)
     if not axes:
         return Markup(  # noqa: S704 - empty_chart escapes every text
             empty_chart(ident, "radar", title=title, desc=desc, message=_("No data"), width=size)
@@ -137,34 +139,6 @@ def _styles(series: Sequence[RadarSeries]) -> list[_Style]:
             )
         styles.append(base)
     return styles
-
-
-def _aligned(values: Sequence[float | None], count: int) -> list[float | None]:
-    """Exactly ``count`` values: missing ones and non-numbers (NaN) become ``None``."""
-    aligned: list[float | None] = []
-    for index in range(count):
-        value = values[index] if index < len(values) else None
-        aligned.append(float(value) if value is not None and math.isfinite(value) else None)
-    return aligned
-
-
-def _describe(
-    axes: Sequence[str],
-    series: Sequence[RadarSeries],
-    table: list[list[float | None]],
-    description: str | None,
-    value_format: Callable[[float], str],
-) -> str:
-    pair = _("%(label)s: %(value)s")
-    missing = _("no data")
-    parts = [description] if description else []
-    for item, values in zip(series, table, strict=True):
-        figures = ", ".join(
-            pair % {"label": axis, "value": missing if v is None else value_format(v)}
-            for axis, v in zip(axes, values, strict=True)
-        )
-        parts.append(pair % {"label": item.label, "value": figures})
-    return ". ".join(parts)
 
 
 def _stroke(style: _Style) -> str:

@@ -114,6 +114,17 @@ def tension_chart(
         )
     )
     pair = _("%(label)s: %(value)s")
+    # Highlighted units are drawn last, so they stay on top of the others.
+    styled = (
+        (others, "circle", radius, f'class="chart__unit" fill="{_UNIT}" fill-opacity="{opacity}"'),
+        (
+            highlighted,
+            "diamond",
+            7.0,
+            f'class="chart__unit chart__unit--highlight" fill="{_HIGHLIGHT}"'
+            ' stroke="#ffffff" stroke-width="1.5"',
+        ),
+    )
 
     bounds = Bounds()
     bounds.add(0, 0, width, 0)
@@ -163,37 +174,14 @@ def tension_chart(
         parts.append(_pole(axis.left, left - 12, track, pole_width, "end", bounds))
         parts.append(_pole(axis.right, right + 12, track, pole_width, "start", bounds))
 
-        for point in others:
-            value = _position(point, index)
-            if value is None:
-                continue
-            tooltip = pair % {"label": point.label, "value": _figure(value)}
-            parts.append(
-                marker(
-                    "circle",
-                    left + span * value / 100,
-                    track,
-                    radius,
-                    f'class="chart__unit" fill="{_UNIT}" fill-opacity="{opacity}"',
-                    tooltip,
-                )
-            )
-        for point in highlighted:
-            value = _position(point, index)
-            if value is None:
-                continue
-            tooltip = pair % {"label": point.label, "value": _figure(value)}
-            parts.append(
-                marker(
-                    "diamond",
-                    left + span * value / 100,
-                    track,
-                    7,
-                    f'class="chart__unit chart__unit--highlight" fill="{_HIGHLIGHT}"'
-                    ' stroke="#ffffff" stroke-width="1.5"',
-                    tooltip,
-                )
-            )
+        for group, shape, size, paint in styled:
+            for point in group:
+                value = _position(point, index)
+                if value is None:
+                    continue
+                tooltip = pair % {"label": point.label, "value": _figure(value)}
+                x = left + span * value / 100
+                parts.append(marker(shape, x, track, size, paint, tooltip))
         parts.append("</g>")
         bounds.add(left - 10, track - 10, right + 10, track + 24)
         y = track + 24 + 22

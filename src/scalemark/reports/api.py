@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from litestar import MediaType, Request, Response, Router, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 
+from scalemark.api.errors import ApiError, api_error
 from scalemark.assessment import rules
 from scalemark.assessment import service as assessments
 from scalemark.i18n import gettext as _
@@ -35,12 +36,8 @@ __all__ = ["ReportIn", "ReportOut", "ReportsApiError", "SubmissionOut", "reports
 
 
 @dataclass
-class ReportsApiError:
+class ReportsApiError(ApiError):
     """A refused request: status, a translated message and the field at fault."""
-
-    status_code: int
-    detail: str
-    field: str | None = None
 
 
 @dataclass
@@ -122,11 +119,7 @@ def _out(report: Report) -> ReportOut:
 
 
 def _error(status: int, detail: str, field: str | None = None) -> Any:
-    return Response(
-        ReportsApiError(status_code=status, detail=detail, field=field),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
+    return api_error(status, detail, field, body=ReportsApiError)
 
 
 async def _visible(principal: Principal, report_id: int) -> Report | Any:
@@ -162,9 +155,10 @@ async def request_report(
     """
     principal = principal_of(request)
     assessment = await assessments.get_assessment(assessment_id)
-    if assessment is None or (assessment.status == "draft" and not rules.can_run(principal)):
+    refusal = rules.runner_refusal(principal, assessment.status if assessment else None)
+    if assessment is None or refusal == 404:
         return _error(404, _("There is no assessment with this id."))  # type: ignore[no-any-return]
-    if not rules.can_run(principal):
+    if refusal == 403:
         return _error(403, _("Only assessment runners request reports."))  # type: ignore[no-any-return]
     locales = await tenant_locales()
     locale = data.locale or (current_locale() if current_locale() in locales else locales[0])

@@ -385,18 +385,10 @@ def _charts(
         for index, part in enumerate(parts, start=1)
     ]
     fields = found.framework.tension_fields
-    points = []
-    for unit_id in scope_ids:
-        placed = found.positions.get(unit_id)
-        if not placed:
-            continue
-        points.append(
-            TensionPoint(
-                found.by_id[unit_id].name,
-                [placed[f.key][0] if f.key in placed else None for f in fields],
-                unit_id == scope_unit_id,
-            )
-        )
+    points = [
+        TensionPoint(found.by_id[unit_id].name, positions, unit_id == scope_unit_id)
+        for unit_id, positions in found.tension_positions(scope_ids)
+    ]
     charts["tension"] = (
         tension_chart(
             [TensionAxis(f.title.get(), f.left.get(), f.right.get()) for f in fields],

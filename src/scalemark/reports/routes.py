@@ -26,6 +26,7 @@ from litestar.response import Redirect, Template
 
 from scalemark.assessment import rules
 from scalemark.assessment import service as assessments
+from scalemark.assessment.access import runner_assessment
 from scalemark.db.tenant_context import current_tenant
 from scalemark.i18n import gettext as _
 from scalemark.i18n import ngettext
@@ -69,14 +70,7 @@ async def _runner_assessment(
     request: Request[Any, Any, Any], assessment_id: int
 ) -> assessments.Assessment:
     """The assessment for a runner: 404 unknown (and drafts to others), 403 otherwise."""
-    assessment = await assessments.get_assessment(assessment_id)
-    if assessment is None:
-        raise NotFoundException()
-    if not rules.can_run(principal_of(request)):
-        if assessment.status == "draft":
-            raise NotFoundException()
-        raise PermissionDeniedException()
-    return assessment
+    return await runner_assessment(principal_of(request), assessment_id)
 
 
 async def runner_report(principal: Principal, report_id: int) -> Report:

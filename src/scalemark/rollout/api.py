@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from litestar import MediaType, Request, Response, get, post
+from litestar import Request, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
+from scalemark.api.errors import ApiError, api_error
 from scalemark.i18n import gettext as _
 from scalemark.identity.guards import principal_of
 from scalemark.identity.roles import Permission
@@ -22,15 +23,6 @@ from scalemark.rollout import service
 from scalemark.rollout.rules import STAGES, RolloutError
 
 __all__ = ["ApiError", "MoveIn", "MoveOut", "RolloutOut", "rollout_handlers"]
-
-
-@dataclass
-class ApiError:
-    """A refused request: status, a translated message and the field at fault."""
-
-    status_code: int
-    detail: str
-    field: str | None = None
 
 
 @dataclass
@@ -98,14 +90,6 @@ class MoveOut:
     signed_off: bool
 
 
-def _error(status: int, detail: str, field: str | None = None) -> Any:
-    return Response(
-        ApiError(status_code=status, detail=detail, field=field),
-        status_code=status,
-        media_type=MediaType.JSON,
-    )
-
-
 @get("/rollout", summary="Rollout stages and the stage of each of the caller's units")
 async def rollout_state(request: Request[Any, Any, Any]) -> RolloutOut:
     """Stages with their gates, and every unit the caller may see with its stage."""
@@ -162,9 +146,9 @@ async def move_unit(request: Request[Any, Any, Any], data: MoveIn) -> MoveOut:
     principal = principal_of(request)
     unit = await org_service.get_unit_by_code(data.unit_code)
     if unit is None or unit.archived:
-        return _error(404, _("No active unit has this code."), "unit_code")  # type: ignore[no-any-return]
+        return api_error(404, _("No active unit has this code."), "unit_code")  # type: ignore[no-any-return]
     if not principal.can(Permission.MANAGE_GOVERNANCE, unit.path):
-        return _error(403, _("You may not move this unit."))  # type: ignore[no-any-return]
+        return api_error(403, _("You may not move this unit."))  # type: ignore[no-any-return]
     try:
         decision = await service.move_unit(
             unit.id,
@@ -175,7 +159,7 @@ async def move_unit(request: Request[Any, Any, Any], data: MoveIn) -> MoveOut:
         )
     except RolloutError as exc:
         status = 409 if exc.field in {"sign_off", "from_stage"} else 400
-        return _error(status, str(exc.message), exc.field)  # type: ignore[no-any-return]
+        return api_error(status, str(exc.message), exc.field)  # type: ignore[no-any-return]
     return MoveOut(
         unit_id=unit.id,
         code=unit.code,
