@@ -5,9 +5,14 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlencode
 
+from asyncpg.exceptions import DataError, NumericValueOutOfRangeError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -107,8 +112,25 @@ def service_down_handler(request: Request, exc: Exception) -> Response:
     return response
 
 
+def out_of_range_handler(request: Request, exc: Exception) -> Response:
+    """An id beyond the database's integer range (``/assessments/99999999999999999999``).
+
+    asyncpg refuses to encode it (or PostgreSQL to compare it); no row can have such an
+    id, so it is simply not found. Validated form input never reaches the database out of
+    range, so nothing else lands here.
+    """
+    if not isinstance(exc, NumericValueOutOfRangeError | OverflowError) and (
+        "out of int" not in str(exc)
+    ):
+        return internal_error_handler(request, exc)
+    logger.warning("out-of-range value on %s: %s", request.url.path, exc)
+    return error_response(request, HTTP_404_NOT_FOUND)
+
+
 exception_handlers = {
     HTTPException: http_exception_handler,
+    DataError: out_of_range_handler,
+    OverflowError: out_of_range_handler,
     RedisConnectionError: service_down_handler,
     RedisTimeoutError: service_down_handler,
     OSError: service_down_handler,
