@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from scalemark.assessment import service
+from scalemark.assessment import results, service
 from scalemark.db import tenant_transaction
 from scalemark.db.tenant_context import current_tenant
 from scalemark.i18n import gettext as _
@@ -142,8 +142,15 @@ async def invite_pending(assessment_id: int) -> int:
 
 
 async def apply_action(assessment_id: int, action: str, reason: str = "") -> service.Assessment:
-    """A lifecycle step; when the assessment is open afterwards, pending invitations go out."""
+    """A lifecycle step and what follows it.
+
+    Open afterwards: pending invitations go out. In review or closed: the cached scores
+    are brought up to date now, so the first look at the results (and the rollout gates)
+    does not pay for recomputing every unit.
+    """
     changed = await service.change_status(assessment_id, action, reason)
     if changed.status == "open":
         await invite_pending(assessment_id)
+    elif changed.status in ("in_review", "closed"):
+        await results.refresh_scores(assessment_id)
     return changed
