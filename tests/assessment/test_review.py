@@ -188,3 +188,50 @@ async def test_only_runners_review(server: LiveServer, make_tenant) -> None:
                 {"level": "5", "rationale": "forged"},
             )
             assert forged.status_code == 403
+
+
+async def test_a_validation_can_be_removed(server: LiveServer, make_tenant) -> None:
+    scored = await scored_world(make_tenant)
+    ids, aid = scored.units, scored.assessment_id
+    async with tenant_transaction(scored.tenant) as conn:
+        await review.validate(aid, ids["DE"], "gov_standards", "level", 5, "Checked the docs")
+        await results.refresh_scores(aid)
+        validated = await conn.fetchval(
+            "SELECT validated_score FROM assessment_score WHERE assessment_id = $1"
+            " AND unit_id = $2 AND dimension_key = 'governance'",
+            aid,
+            ids["DE"],
+        )
+    client = await client_for(server, scored, "consultant")
+    async with client:
+        path = f"/assessments/{aid}/review/{ids['DE']}/questions/gov_standards/clear"
+        cleared = await client.post(path, htmx=True)
+        assert cleared.status_code == 200
+        assert 'data-testid="validated-gov_standards"' not in block(cleared.text, "gov_standards")
+        # Nothing left to remove: still a calm answer, and unknown questions are 404.
+        assert (await client.post(path, htmx=True)).status_code == 200
+        unknown = f"/assessments/{aid}/review/{ids['DE']}/questions/nope/clear"
+        assert (await client.post(unknown)).status_code == 404
+    async with tenant_transaction(scored.tenant) as conn:
+        assert await review.clear_validation(aid, ids["DE"], "gov_standards") is False
+        await results.refresh_scores(aid)
+        after = await conn.fetchval(
+            "SELECT validated_score FROM assessment_score WHERE assessment_id = $1"
+            " AND unit_id = $2 AND dimension_key = 'governance'",
+            aid,
+            ids["DE"],
+        )
+        row = await conn.fetchrow(
+            "SELECT before FROM audit_event WHERE action = 'assessment.validation.remove'"
+        )
+        await service.change_status(aid, "review")
+        await service.change_status(aid, "close")
+        with pytest.raises(AssessmentError) as refused:
+            await review.clear_validation(aid, ids["DE"], "gov_standards")
+        assert refused.value.field == "status"
+    assert float(after) < float(validated)  # the respondents' 1 and 3 count again
+    assert json.loads(row["before"])["level"] == 5
+    lead = await client_for(server, scored, "unit_lead", "DE")
+    async with lead:
+        path = f"/assessments/{aid}/review/{ids['DE']}/questions/gov_standards/clear"
+        assert (await lead.post(path)).status_code == 403

@@ -44,6 +44,7 @@ __all__ = [
     "UnitReview",
     "Validation",
     "check_validation",
+    "clear_validation",
     "review_overview",
     "unit_review",
     "validate",
@@ -333,6 +334,66 @@ def check_validation(
     return choice, level, text
 
 
+async def _validatable(conn: Any, assessment_id: int, unit_id: int, question_key: str) -> Framework:
+    """The framework, when this question of this unit may be validated now (else raise).
+
+    LookupError: unknown assessment, unit not in scope or unknown question.
+    AssessmentError (``status``): the assessment is closed or still a draft.
+    """
+    status = await conn.fetchval(
+        "SELECT status FROM assessment WHERE id = $1 FOR SHARE", assessment_id
+    )
+    if status is None:
+        raise LookupError(assessment_id)
+    in_scope = await conn.fetchval(
+        "SELECT 1 FROM assessment_unit WHERE assessment_id = $1 AND unit_id = $2",
+        assessment_id,
+        unit_id,
+    )
+    framework = await registry.assessment_framework(conn, assessment_id)
+    if not in_scope or not framework.has_question(question_key):
+        raise LookupError(question_key)
+    if status == "closed":
+        raise AssessmentError(
+            "status", _l("The assessment is closed: reopen the review to change validations.")
+        )
+    if status not in VALIDATION_STATUSES:
+        raise AssessmentError("status", _l("Answers can be validated once the assessment is open."))
+    return framework
+
+
+async def clear_validation(assessment_id: int, unit_id: int, question_key: str) -> bool:
+    """Remove the validated answer of one question: the respondents' answers count again.
+
+    Raises like :func:`validate`; returns False when there was no validation.
+    """
+    async with tenant_transaction() as conn:
+        await _validatable(conn, assessment_id, unit_id, question_key)
+        before = await conn.fetchrow(
+            "DELETE FROM assessment_validation"
+            " WHERE assessment_id = $1 AND unit_id = $2 AND question_key = $3"
+            " RETURNING choice, level, rationale",
+            assessment_id,
+            unit_id,
+            question_key,
+        )
+        if before is None:
+            return False
+        await conn.execute(
+            "UPDATE assessment_unit SET scores_stale = true"
+            " WHERE assessment_id = $1 AND unit_id = $2",
+            assessment_id,
+            unit_id,
+        )
+        await audit.record(
+            "assessment.validation.remove",
+            object_type="assessment",
+            object_id=assessment_id,
+            before={"unit_id": unit_id, "question": question_key, **dict(before)},
+        )
+    return True
+
+
 async def validate(
     assessment_id: int,
     unit_id: int,
@@ -348,27 +409,7 @@ async def validate(
     (closed assessments refuse every change); other fields: the input breaks a rule.
     """
     async with tenant_transaction() as conn:
-        status = await conn.fetchval(
-            "SELECT status FROM assessment WHERE id = $1 FOR SHARE", assessment_id
-        )
-        if status is None:
-            raise LookupError(assessment_id)
-        in_scope = await conn.fetchval(
-            "SELECT 1 FROM assessment_unit WHERE assessment_id = $1 AND unit_id = $2",
-            assessment_id,
-            unit_id,
-        )
-        framework = await registry.assessment_framework(conn, assessment_id)
-        if not in_scope or not framework.has_question(question_key):
-            raise LookupError(question_key)
-        if status == "closed":
-            raise AssessmentError(
-                "status", _l("The assessment is closed: reopen the review to change validations.")
-            )
-        if status not in VALIDATION_STATUSES:
-            raise AssessmentError(
-                "status", _l("Answers can be validated once the assessment is open.")
-            )
+        framework = await _validatable(conn, assessment_id, unit_id, question_key)
         choice, level, text = check_validation(
             framework.question(question_key), choice, level, rationale
         )

@@ -124,6 +124,39 @@ class ReviewPages(Controller):
         return _html("assessment/review_unit.html", context)
 
     @post(
+        "/{unit_id:int}/questions/{question_key:str}/clear",
+        name="assessments:clear_validation",
+        media_type=MediaType.HTML,
+    )
+    async def clear(
+        self,
+        request: Request[Any, Any, Any],
+        assessment_id: int,
+        unit_id: int,
+        question_key: str,
+    ) -> Any:
+        """Remove a validation: the respondents' answers count again."""
+        assessment = await load_runnable(request, assessment_id)
+        try:
+            await review.clear_validation(assessment.id, unit_id, question_key)
+        except LookupError as exc:
+            raise NotFoundException() from exc
+        except AssessmentError as exc:
+            fresh = await service.get_assessment(assessment.id) or assessment
+            context = await _unit_context(
+                fresh, unit_id, errors={question_key: {"form": str(exc.message)}}
+            )
+            if is_partial_request(request):
+                context["item"] = context["review"].question(question_key)
+                return _html("assessment/_review_question.html", context, 409)
+            return _html("assessment/review_unit.html", context, 409)
+        if is_partial_request(request):
+            context = await _unit_context(assessment, unit_id)
+            context["item"] = context["review"].question(question_key)
+            return _html("assessment/_review_question.html", context)
+        return redirect(request, f"/assessments/{assessment.id}/review/{unit_id}#q-{question_key}")
+
+    @post(
         "/{unit_id:int}/questions/{question_key:str}",
         name="assessments:validate",
         media_type=MediaType.HTML,
