@@ -18,10 +18,10 @@ from litestar import Request, Response, Router, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
 from scalemark.api.errors import ApiError, api_error
-from scalemark.assessment import invitations, registry, rules, service
+from scalemark.assessment import invitations, rules, service, uploads
 from scalemark.assessment.framework import Framework
 from scalemark.assessment.rules import AssessmentError
-from scalemark.assessment.setup_routes import available_frameworks, tenant_locales
+from scalemark.assessment.setup_routes import offered_frameworks, tenant_locales
 from scalemark.i18n import gettext as _
 from scalemark.identity.guards import member_required, principal_of
 from scalemark.identity.principal import Principal
@@ -233,8 +233,8 @@ async def _detail(principal: Principal, assessment: service.Assessment) -> Asses
     )
 
 
-def _framework(key: str | None, version: int | None) -> Framework | None:
-    frameworks = available_frameworks()
+async def _framework(key: str | None, version: int | None) -> Framework | None:
+    frameworks = await offered_frameworks()
     if not frameworks:
         return None
     wanted = key or frameworks[0].key
@@ -268,7 +268,7 @@ async def create_assessment(request: Request[Any, Any, Any], data: AssessmentIn)
     principal = principal_of(request)
     if not rules.can_run(principal):
         return api_error(403, _("Only people who run assessments may change them."))  # type: ignore[no-any-return]
-    framework = _framework(data.framework_key, data.framework_version)
+    framework = await _framework(data.framework_key, data.framework_version)
     if framework is None:
         return api_error(422, _("Choose a framework from the list."), "framework_key")  # type: ignore[no-any-return]
     unit_ids = list(data.unit_ids)
@@ -293,7 +293,7 @@ async def create_assessment(request: Request[Any, Any, Any], data: AssessmentIn)
                 targets=data.targets,
             ),
             framework,
-            registry.builtin_source(framework),
+            await uploads.offered_source(framework),
         )
     except AssessmentError as exc:
         return api_error(422, str(exc.message), exc.field)  # type: ignore[no-any-return]

@@ -24,7 +24,15 @@ from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
-from scalemark.assessment import invitations, maturity_targets, registry, rules, service
+from scalemark.assessment import (
+    framework_pages,
+    invitations,
+    maturity_targets,
+    registry,
+    rules,
+    service,
+    uploads,
+)
 from scalemark.assessment.access import known_assessment, runner_assessment
 from scalemark.assessment.framework import Framework
 from scalemark.assessment.framework_loader import FrameworkError
@@ -41,7 +49,13 @@ from scalemark.org.service import UnitNode
 from scalemark.tenancy.resolver import resolve_tenant
 from scalemark.web.htmx import is_partial_request, redirect
 
-__all__ = ["AssessmentPages", "UnitTree", "available_frameworks", "tenant_locales"]
+__all__ = [
+    "AssessmentPages",
+    "UnitTree",
+    "available_frameworks",
+    "offered_frameworks",
+    "tenant_locales",
+]
 
 logger = logging.getLogger("scalemark.assessment")
 
@@ -149,6 +163,11 @@ def available_frameworks() -> list[Framework]:
         return []
 
 
+async def offered_frameworks() -> list[Framework]:
+    """What a new assessment may run on: the built-ins, then this tenant's uploads."""
+    return await uploads.offered_frameworks(available_frameworks())
+
+
 def _framework_choice(frameworks: list[Framework], value: str) -> Framework | None:
     return next((f for f in frameworks if f"{f.key}:{f.version}" == value), None)
 
@@ -238,7 +257,7 @@ def _setup_error(exc: AssessmentError) -> dict[str, str]:
 async def _new_context(
     values: dict[str, Any], errors: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    frameworks = available_frameworks()
+    frameworks = await offered_frameworks()
     chosen = _framework_choice(frameworks, values.get("framework", "")) or _default_framework(
         frameworks
     )
@@ -429,7 +448,7 @@ class AssessmentPages(Controller):
     async def new(self, request: Request[Any, Any, Any]) -> Template:
         """The form for a new assessment, targets prefilled from the latest one."""
         _require_runner(request)
-        frameworks = available_frameworks()
+        frameworks = await offered_frameworks()
         chosen = _default_framework(frameworks)
         values = _setup_values(chosen, await _default_targets(chosen))
         return html_page("assessment/new.html", await _new_context(values))
@@ -439,7 +458,7 @@ class AssessmentPages(Controller):
         """Create a draft; mistakes come back (422) with the input kept."""
         _require_runner(request)
         form = await _form(request)
-        frameworks = available_frameworks()
+        frameworks = await offered_frameworks()
         framework = _framework_choice(frameworks, str(form.get("framework") or ""))
         values = _posted_values(form, framework or _default_framework(frameworks))
         context = await _new_context(values)
@@ -459,7 +478,7 @@ class AssessmentPages(Controller):
                         targets=parsed.targets,
                     ),
                     framework,
-                    registry.builtin_source(framework),
+                    await uploads.offered_source(framework),
                 )
             except AssessmentError as exc:
                 parsed.errors.update(_setup_error(exc))
@@ -467,6 +486,47 @@ class AssessmentPages(Controller):
                 return redirect(request, f"/assessments/{created.id}?done=created")
         context["errors"] = parsed.errors
         return _new_page(request, context, 422)
+
+    @get("/frameworks", name="assessments:frameworks", media_type=MediaType.HTML)
+    async def frameworks(self, request: Request[Any, Any, Any]) -> Template:
+        """Built-in and uploaded frameworks, with downloads and the upload form."""
+        return await framework_pages.page(request, _require_runner(request))
+
+    @post(
+        "/frameworks",
+        name="assessments:upload_framework",
+        media_type=MediaType.HTML,
+        status_code=200,
+        request_max_body_size=framework_pages.UPLOAD_BODY_LIMIT,
+    )
+    async def upload_framework(self, request: Request[Any, Any, Any]) -> Any:
+        """Upload a framework file or pasted text; mistakes come back (422) listed."""
+        return await framework_pages.upload(request, _require_runner(request))
+
+    @get("/frameworks/builtin/{key:str}/{version:int}", name="assessments:builtin_framework")
+    async def builtin_framework(
+        self, request: Request[Any, Any, Any], key: str, version: int
+    ) -> Any:
+        """A built-in framework's YAML file, as a download."""
+        _require_runner(request)
+        return framework_pages.builtin_download(key, version)
+
+    @get("/frameworks/{framework_id:int}/download", name="assessments:uploaded_framework")
+    async def uploaded_framework(self, request: Request[Any, Any, Any], framework_id: int) -> Any:
+        """An uploaded framework's YAML, as a download (404 unknown or another tenant's)."""
+        _require_runner(request)
+        return await framework_pages.upload_download(framework_id)
+
+    @post(
+        "/frameworks/{framework_id:int}/withdraw",
+        name="assessments:withdraw_framework",
+        media_type=MediaType.HTML,
+        status_code=200,
+    )
+    async def withdraw_framework(self, request: Request[Any, Any, Any], framework_id: int) -> Any:
+        """Stop offering an upload for new assessments; running ones keep it."""
+        _require_runner(request)
+        return await framework_pages.withdraw(request, framework_id)
 
     @get("/{assessment_id:int}", name="assessments:detail", media_type=MediaType.HTML)
     async def detail(self, request: Request[Any, Any, Any], assessment_id: int) -> Any:

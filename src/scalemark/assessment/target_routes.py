@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from scalemark.assessment import maturity_targets
 from scalemark.assessment.framework import Framework
-from scalemark.assessment.setup_routes import available_frameworks
+from scalemark.assessment.setup_routes import offered_frameworks
 from scalemark.governance.route_support import central_scope, flash_message, read_form, render
 from scalemark.i18n import gettext as _
 from scalemark.identity.guards import member_required
@@ -45,7 +45,7 @@ class MaturityTargetPages(Controller):
     async def show(self, request: Request[Any, Any, Any]) -> Template:
         """The targets per dimension of every framework."""
         scope = await central_scope(request)
-        frameworks = _latest_versions(available_frameworks())
+        frameworks = _latest_versions(await offered_frameworks())
         values = {f.key: await _current(f) for f in frameworks}
         return _page(
             request,
@@ -64,7 +64,7 @@ class MaturityTargetPages(Controller):
     async def save(self, request: Request[Any, Any, Any], framework_key: str) -> Any:
         """Save one framework's targets; mistakes come back with the input kept."""
         scope = await central_scope(request)
-        frameworks = _latest_versions(available_frameworks())
+        frameworks = _latest_versions(await offered_frameworks())
         framework = next((f for f in frameworks if f.key == framework_key), None)
         if framework is None:
             raise NotFoundException()
