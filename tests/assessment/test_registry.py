@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from scalemark.assessment import registry
-from scalemark.assessment.framework_loader import FrameworkError, load_text
+from scalemark.assessment.framework_loader import FrameworkError, load_file, load_text
 from scalemark.cli import main
 from scalemark.db import tenant_transaction
 
@@ -165,3 +166,15 @@ def test_cli_lists_the_builtins(builtin_dir: Path) -> None:
     assert result.output == (
         "mini-scalability v1  Mini scalability check  (2 dimensions, 5 questions, en, fr)\n"
     )
+
+
+def test_newest_versions_per_key() -> None:
+    base = load_file(MINI)
+    older = replace(base, version=1)
+    newer = replace(base, version=3)
+    other = replace(base, key="other-check", version=2)
+    listed = [older, other, newer]
+    assert registry.newest_version(listed, base.key) is newer
+    assert registry.newest_version(listed, "missing") is None
+    assert registry.newest_versions(listed) == [newer, other]
+    assert base.has_dimension("governance") and not base.has_dimension("nope")

@@ -18,7 +18,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.openapi.datastructures import ResponseSpec
 
 from scalemark.api.errors import ApiError, api_error
-from scalemark.assessment import invitations, rules, service, uploads
+from scalemark.assessment import invitations, registry, rules, service, uploads
 from scalemark.assessment.framework import Framework
 from scalemark.assessment.rules import AssessmentError
 from scalemark.assessment.setup_routes import offered_frameworks, tenant_locales
@@ -238,8 +238,9 @@ async def _framework(key: str | None, version: int | None) -> Framework | None:
     if not frameworks:
         return None
     wanted = key or frameworks[0].key
-    found = [f for f in frameworks if f.key == wanted and version in (None, f.version)]
-    return max(found, key=lambda f: f.version) if found else None
+    if version is None:
+        return registry.newest_version(frameworks, wanted)
+    return next((f for f in frameworks if (f.key, f.version) == (wanted, version)), None)
 
 
 @get("/", summary="Assessments the caller may see, newest first")

@@ -158,6 +158,10 @@ class Framework:
         for dimension in self.dimensions:
             yield from dimension.questions
 
+    def has_dimension(self, key: str) -> bool:
+        """True when ``key`` names a dimension of this framework."""
+        return any(dimension.key == key for dimension in self.dimensions)
+
     def dimension(self, key: str) -> Dimension:
         """The dimension with ``key`` (KeyError when unknown)."""
         for dimension in self.dimensions:

@@ -56,7 +56,7 @@ async def save_targets(framework: Framework, levels: Mapping[str, float]) -> boo
     """Replace HQ's targets for ``framework`` (audited); True when something changed."""
     async with tenant_transaction() as conn:
         before = await targets_for(framework.key)
-        after = {k: float(v) for k, v in levels.items() if framework_has(framework, k)}
+        after = {k: float(v) for k, v in levels.items() if framework.has_dimension(k)}
         if before == after:
             return False
         await conn.execute("DELETE FROM maturity_target WHERE framework_key = $1", framework.key)
@@ -76,8 +76,3 @@ async def save_targets(framework: Framework, levels: Mapping[str, float]) -> boo
             after=after,
         )
     return True
-
-
-def framework_has(framework: Framework, dimension_key: str) -> bool:
-    """True when ``dimension_key`` names a dimension of ``framework``."""
-    return any(d.key == dimension_key for d in framework.dimensions)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ __all__ = [
     "builtin_source",
     "framework_for",
     "latest_builtin",
+    "newest_version",
+    "newest_versions",
     "snapshot",
 ]
 
@@ -80,12 +83,25 @@ def builtin(key: str, version: int) -> Framework:
     return _builtins()[(key, version)][0]
 
 
+def newest_version(frameworks: Iterable[Framework], key: str) -> Framework | None:
+    """The newest version of ``key`` among ``frameworks`` (None when there is none)."""
+    versions = [framework for framework in frameworks if framework.key == key]
+    return max(versions, key=lambda framework: framework.version) if versions else None
+
+
+def newest_versions(frameworks: Iterable[Framework]) -> list[Framework]:
+    """The newest version of every key, in the order the keys first appear."""
+    listed = list(frameworks)
+    keys = dict.fromkeys(framework.key for framework in listed)
+    return [found for key in keys if (found := newest_version(listed, key)) is not None]
+
+
 def latest_builtin(key: str) -> Framework:
     """The newest version of the built-in framework ``key`` (KeyError when there is none)."""
-    versions = [framework for (k, _), (framework, _) in _builtins().items() if k == key]
-    if not versions:
+    found = newest_version((framework for framework, _ in _builtins().values()), key)
+    if found is None:
         raise KeyError(key)
-    return max(versions, key=lambda framework: framework.version)
+    return found
 
 
 def builtin_source(framework: Framework) -> str:

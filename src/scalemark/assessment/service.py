@@ -171,9 +171,8 @@ def _check_setup(setup: AssessmentSetup, framework: Framework) -> None:
         raise AssessmentError("title", _l("The title is too long (200 characters at most)."))
     if not setup.unit_ids:
         raise AssessmentError("units", _l("Choose at least one unit to assess."))
-    known = {d.key for d in framework.dimensions}
     for key, level in setup.targets.items():
-        if key not in known:
+        if not framework.has_dimension(key):
             raise AssessmentError("targets", _l("Unknown dimension in the targets."))
         if not 1 <= float(level) <= 5:
             raise AssessmentError(f"target_{key}", _l("A target level must be between 1 and 5."))
@@ -603,7 +602,7 @@ async def start_next_cycle(
     setup = AssessmentSetup(
         title=title,
         unit_ids=[u.id for u in units],
-        targets={k: v for k, v in goals.items() if any(d.key == k for d in framework.dimensions)},
+        targets={k: v for k, v in goals.items() if framework.has_dimension(k)},
         weights={u.id: u.weight for u in units},
     )
     async with tenant_transaction():

@@ -174,10 +174,7 @@ def _framework_choice(frameworks: list[Framework], value: str) -> Framework | No
 
 def _default_framework(frameworks: list[Framework]) -> Framework | None:
     """The newest version of the first framework key."""
-    if not frameworks:
-        return None
-    first = frameworks[0].key
-    return max((f for f in frameworks if f.key == first), key=lambda f: f.version)
+    return registry.newest_version(frameworks, frameworks[0].key) if frameworks else None
 
 
 async def _default_targets(framework: Framework | None) -> dict[str, float]:
@@ -352,8 +349,7 @@ async def _detail_context(
 
 def _newest_version(framework: Framework) -> Framework:
     """The newest built-in version of ``framework`` (itself when there is none)."""
-    newest = [f for f in available_frameworks() if f.key == framework.key]
-    return max(newest, key=lambda f: f.version) if newest else framework
+    return registry.newest_version(available_frameworks(), framework.key) or framework
 
 
 def _locked_message(assessment: service.Assessment) -> str:

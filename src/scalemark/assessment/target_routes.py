@@ -12,7 +12,7 @@ from litestar import Controller, MediaType, Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
-from scalemark.assessment import maturity_targets
+from scalemark.assessment import maturity_targets, registry
 from scalemark.assessment.framework import Framework
 from scalemark.assessment.setup_routes import offered_frameworks
 from scalemark.governance.route_support import central_scope, flash_message, read_form, render
@@ -20,14 +20,6 @@ from scalemark.i18n import gettext as _
 from scalemark.identity.guards import member_required
 
 __all__ = ["MaturityTargetPages"]
-
-
-def _latest_versions(frameworks: list[Framework]) -> list[Framework]:
-    newest: dict[str, Framework] = {}
-    for framework in frameworks:
-        if framework.key not in newest or framework.version > newest[framework.key].version:
-            newest[framework.key] = framework
-    return list(newest.values())
 
 
 def _page(request: Request[Any, Any, Any], context: dict[str, Any], status: int = 200) -> Template:
@@ -45,7 +37,7 @@ class MaturityTargetPages(Controller):
     async def show(self, request: Request[Any, Any, Any]) -> Template:
         """The targets per dimension of every framework."""
         scope = await central_scope(request)
-        frameworks = _latest_versions(await offered_frameworks())
+        frameworks = registry.newest_versions(await offered_frameworks())
         values = {f.key: await _current(f) for f in frameworks}
         return _page(
             request,
@@ -64,7 +56,7 @@ class MaturityTargetPages(Controller):
     async def save(self, request: Request[Any, Any, Any], framework_key: str) -> Any:
         """Save one framework's targets; mistakes come back with the input kept."""
         scope = await central_scope(request)
-        frameworks = _latest_versions(await offered_frameworks())
+        frameworks = registry.newest_versions(await offered_frameworks())
         framework = next((f for f in frameworks if f.key == framework_key), None)
         if framework is None:
             raise NotFoundException()
