@@ -165,6 +165,13 @@ async def test_hq_admin_publishes_and_the_french_lead_reads_it_in_french(
     await _open(page, live_server, slug, "/governance/operating-model")
     await assert_accessible(page)
 
+    await _open(page, live_server, slug, "/governance/maturity-targets")
+    await page.get_by_test_id("target-governance").fill("4.5")
+    await _submit_and_reload(page, "targets-save", "/governance/maturity-targets")
+    await expect(page.get_by_test_id("targets-message")).to_be_visible()
+    await expect(page.get_by_test_id("target-governance")).to_have_value("4.5")
+    await assert_accessible(page)
+
     # Publish version 1 with a note.
     await _open(page, live_server, slug, "/governance/publish")
     await expect(page.get_by_test_id("change")).to_have_count(3)

@@ -52,7 +52,7 @@ async def answer_table(assessment_id: int, framework: Framework) -> Table:
             " JOIN unit u ON u.id = r.unit_id"
             " LEFT JOIN assessment_validation v ON v.assessment_id = r.assessment_id"
             " AND v.unit_id = r.unit_id AND v.question_key = a.question_key"
-            " WHERE r.assessment_id = $1 ORDER BY u.path, r.email, a.question_key",
+            " WHERE r.assessment_id = $1",
             assessment_id,
         )
     order = {q.key: i for i, q in enumerate(framework.questions())}
@@ -120,7 +120,7 @@ async def score_table(assessment_id: int, framework: Framework) -> Table:
             " FROM assessment_score s JOIN unit u ON u.id = s.unit_id"
             " LEFT JOIN assessment_target t ON t.assessment_id = s.assessment_id"
             " AND t.dimension_key = s.dimension_key"
-            " WHERE s.assessment_id = $1 ORDER BY u.path",
+            " WHERE s.assessment_id = $1",
             assessment_id,
         )
     order = {d.key: i for i, d in enumerate(framework.dimensions)}
